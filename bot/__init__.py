@@ -1,0 +1,1 @@
+"""shipbot: ChatOps and release automation for GitHub and GitLab."""

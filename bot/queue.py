@@ -1,0 +1,215 @@
+"""Store accepted events durably and hand them to workers: leases, retries, dead letters."""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.store import Database
+from bot.store.tables import jobs
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """An accepted delivery, as it will be stored."""
+
+    delivery_key: str
+    source: str
+    event: str
+    name: str
+    repo: str | None
+    payload: bytes
+
+
+@dataclass
+class Job:
+    """A claimed job: what the worker needs to run it."""
+
+    id: int
+    delivery_key: str
+    source: str
+    event: str
+    name: str
+    repo: str | None
+    payload: bytes
+    attempts: int
+    progress: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def delivery_id(self) -> str:
+        return self.delivery_key.split(":", 1)[1]
+
+
+class StoreUnavailable(RuntimeError):
+    """The event could not be stored; ingress answers 503 and the sender retries."""
+
+
+def backoff(attempt: int, *, base: float = 2.0, cap: float = 900.0, retry_after: float | None = None) -> float:
+    """Seconds to wait before attempt+1: exponential with full jitter, never before Retry-After."""
+    delay = random.uniform(0, min(cap, base * (2 ** max(0, attempt - 1))))
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return max(delay, 0.5)
+
+
+class JobQueue:
+    """The durable queue. Writes from ingress are grouped into one transaction per batch."""
+
+    def __init__(self, db: Database, *, max_attempts: int = 8, lease_seconds: float = 300.0) -> None:
+        self.db = db
+        self.max_attempts = max_attempts
+        self.lease_seconds = lease_seconds
+        self.new_work = asyncio.Event()
+        self._pending: asyncio.Queue[tuple[NewJob, asyncio.Future]] | None = None
+        self._writer: asyncio.Task | None = None
+        insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        self._insert = (insert(jobs).on_conflict_do_nothing(index_elements=["delivery_key"])
+                        .returning(jobs.c.delivery_key))
+
+    async def enqueue(self, job: NewJob) -> bool:
+        """Store a job before answering; True if new, False for a duplicate delivery."""
+        if self._pending is None:
+            self._pending = asyncio.Queue()
+            self._writer = asyncio.create_task(self._write_batches(), name="shipbot-queue-writer")
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        await self._pending.put((job, future))
+        return await future
+
+    async def _write_batches(self) -> None:
+        # Group commit: whatever arrived while the previous batch was being written goes in the
+        # next transaction, so concurrency costs one commit per batch, not one per request.
+        assert self._pending is not None
+        while True:
+            batch = [await self._pending.get()]
+            while len(batch) < MAX_BATCH and not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            try:
+                inserted = await self._insert_many([job for job, _ in batch])
+            except Exception as exc:  # the store is down: every waiter answers 503
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(StoreUnavailable(str(exc).splitlines()[0] if str(exc) else repr(exc)))
+                continue
+            for job, fut in batch:
+                if not fut.done():
+                    fut.set_result(job.delivery_key in inserted)
+                    inserted.discard(job.delivery_key)
+            self.new_work.set()
+
+    async def _insert_many(self, batch: list[NewJob]) -> set[str]:
+        now = time.time()
+        rows = [dict(delivery_key=j.delivery_key, source=j.source, event=j.event, name=j.name, repo=j.repo,
+                     payload=j.payload, status=PENDING, attempts=0, run_at=now, created_at=now) for j in batch]
+        async with self.db.begin() as conn:
+            result = await conn.execute(self._insert, rows)
+            return {row[0] for row in result}
+
+    async def close(self) -> None:
+        """Stop the writer after the queued writes are done."""
+        if self._writer:
+            while self._pending is not None and not self._pending.empty():
+                await asyncio.sleep(0.01)
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+            self._pending = None
+
+    async def claim(self, worker: str, limit: int = 1) -> list[Job]:
+        """Lease up to `limit` due jobs, including running ones whose lease expired."""
+        now = time.time()
+        due = or_(and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
+                  and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
+        # FOR UPDATE SKIP LOCKED lets replicas claim side by side on PostgreSQL; SQLite has one
+        # writer at a time, so the plain subquery is already exclusive there.
+        ids = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        ids = ids.with_for_update(skip_locked=True)
+        stmt = (update(jobs).where(jobs.c.id.in_(ids.scalar_subquery()))
+                .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
+                        attempts=jobs.c.attempts + 1)
+                .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
+                           jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress))
+        async with self.db.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
+                       json.loads(r.progress) if r.progress else {}) for r in rows]
+        return sorted(claimed, key=lambda j: j.id)
+
+    async def _update_mine(self, job: Job, worker: str, **values: Any) -> bool:
+        stmt = (update(jobs).where(jobs.c.id == job.id, jobs.c.leased_by == worker, jobs.c.status == RUNNING)
+                .values(**values))
+        async with self.db.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def extend_lease(self, job: Job, worker: str) -> bool:
+        """Keep a long job ours; False if another worker took it over."""
+        return await self._update_mine(job, worker, lease_until=time.time() + self.lease_seconds)
+
+    async def save_progress(self, job: Job, worker: str) -> bool:
+        """Record which handlers are done so a retry runs only the others."""
+        return await self._update_mine(job, worker, progress=json.dumps(job.progress, sort_keys=True))
+
+    async def complete(self, job: Job, worker: str) -> bool:
+        return await self._update_mine(job, worker, status=DONE, finished_at=time.time(), lease_until=None,
+                                       progress=json.dumps(job.progress, sort_keys=True), last_error=None)
+
+    async def fail(self, job: Job, worker: str, error: str, *, retry_after: float | None = None) -> str:
+        """Schedule a retry with backoff, or dead-letter the job after max_attempts. Returns the new status."""
+        progress = json.dumps(job.progress, sort_keys=True)
+        if job.attempts >= self.max_attempts:
+            await self._update_mine(job, worker, status=DEAD, finished_at=time.time(), lease_until=None,
+                                    last_error=error, progress=progress)
+            return DEAD
+        await self._update_mine(job, worker, status=PENDING, run_at=time.time() + backoff(
+            job.attempts, retry_after=retry_after), lease_until=None, leased_by=None, last_error=error,
+            progress=progress)
+        return PENDING
+
+    async def retry(self, job_id: int) -> bool:
+        """Put a dead or failed job back in the queue now, with a fresh attempt count."""
+        stmt = (update(jobs).where(jobs.c.id == job_id, jobs.c.status.in_([DEAD, PENDING]))
+                .values(status=PENDING, run_at=time.time(), attempts=0, leased_by=None, lease_until=None,
+                        finished_at=None))
+        async with self.db.begin() as conn:
+            changed = (await conn.execute(stmt)).rowcount == 1
+        if changed:
+            self.new_work.set()
+        return changed
+
+    async def counts(self) -> dict[str, int]:
+        """Jobs by status, plus `retrying`: pending jobs that have failed before."""
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))).all()
+            retrying = (await conn.execute(select(func.count()).where(
+                jobs.c.status == PENDING, jobs.c.attempts > 0))).scalar_one()
+        counts = {PENDING: 0, RUNNING: 0, DONE: 0, DEAD: 0}
+        counts.update({status: n for status, n in rows})
+        counts["retrying"] = retrying
+        return counts
+
+    async def listing(self, statuses: tuple[str, ...] = (PENDING, RUNNING, DEAD), limit: int = 100) -> list:
+        async with self.db.connect() as conn:
+            stmt = (select(jobs.c.id, jobs.c.delivery_key, jobs.c.name, jobs.c.repo, jobs.c.status,
+                           jobs.c.attempts, jobs.c.run_at, jobs.c.created_at, jobs.c.last_error)
+                    .where(jobs.c.status.in_(statuses)).order_by(jobs.c.id.desc()).limit(limit))
+            return list((await conn.execute(stmt)).mappings())
+
+    async def get(self, job_id: int) -> dict | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).mappings().first()
+            return dict(row) if row else None
+
+    async def prune(self, retention_days: int) -> int:
+        """Delete finished jobs (payloads included) older than the retention period."""
+        cutoff = time.time() - retention_days * 86400
+        stmt = delete(jobs).where(jobs.c.status.in_([DONE, DEAD]), jobs.c.created_at < cutoff)
+        async with self.db.begin() as conn:
+            return (await conn.execute(stmt)).rowcount

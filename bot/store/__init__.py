@@ -1,0 +1,102 @@
+"""Open the database (SQLite by default, PostgreSQL for replicas) and migrate it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# Any constant works; every replica must use the same one.
+MIGRATION_LOCK_KEY = 0x5_41_1B_07
+
+
+class Database:
+    """One async engine for the process, with the settings each backend needs."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            # One connection: writes are serialized in-process instead of spinning on SQLite's
+            # busy lock; other processes (the CLI) wait up to the busy timeout.
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30})
+            _configure_sqlite(self.engine.sync_engine)
+        else:
+            self.engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def begin(self):
+        """A transaction: `async with db.begin() as conn: …`."""
+        return self.engine.begin()
+
+    def connect(self):
+        return self.engine.connect()
+
+    async def ping(self) -> None:
+        """Raise when the database cannot answer a trivial query."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def migrate(self) -> list[str]:
+        """Bring the schema up to date; safe when several replicas run it at once."""
+        async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Held until commit; a second replica waits, then finds nothing to do.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
+            return await conn.run_sync(_upgrade)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade(sync_conn) -> list[str]:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    before = MigrationContext.configure(sync_conn).get_current_revision()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = sync_conn
+    command.upgrade(cfg, "head")
+    after = MigrationContext.configure(sync_conn).get_current_revision()
+    return [] if before == after else [f"{before or 'empty'} -> {after}"]
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        # WAL: readers never block the writer. NORMAL survives a process crash (kill -9);
+        # a power loss may drop the last commits, which is what PostgreSQL is for.
+        # https://www.sqlite.org/pragma.html#pragma_synchronous
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def begin_immediate(conn):
+        # Take the write lock at BEGIN: a deferred transaction that later writes can fail with
+        # SQLITE_BUSY at once instead of waiting (https://www.sqlite.org/lang_transaction.html).
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+async def open_database(url: str) -> Database:
+    """Open and migrate; used by `shipbot serve` and the tests."""
+    db = Database(url)
+    await db.migrate()
+    return db
+
+
+__all__ = ["Database", "open_database"]

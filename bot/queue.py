@@ -43,6 +43,7 @@ class Job:
     payload: bytes
     attempts: int
     progress: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
 
     @property
     def delivery_id(self) -> str:
@@ -136,11 +137,11 @@ class JobQueue:
                 .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
                         attempts=jobs.c.attempts + 1)
                 .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
-                           jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress))
+                           jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
         async with self.db.begin() as conn:
             rows = (await conn.execute(stmt)).all()
         claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
-                       json.loads(r.progress) if r.progress else {}) for r in rows]
+                       json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]
         return sorted(claimed, key=lambda j: j.id)
 
     async def _update_mine(self, job: Job, worker: str, **values: Any) -> bool:

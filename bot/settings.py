@@ -177,8 +177,9 @@ class Settings:
     dry_run_reason: str = ""
     retention_days: int = 30
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    worker_concurrency: int = 8
+    worker_concurrency: int = 8  # 0: accept and store only; another process runs the jobs
     max_attempts: int = 8
+    lease_seconds: int = 300
     board_token: Secret | None = None
     github: GitHubSettings = GitHubSettings()
     gitlab: GitLabSettings = GitLabSettings()
@@ -244,8 +245,9 @@ class Settings:
             dry_run_reason=reason,
             retention_days=_int(env, "SHIPBOT_RETENTION_DAYS", 30, minimum=1),
             max_body_bytes=_int(env, "SHIPBOT_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024),
-            worker_concurrency=_int(env, "SHIPBOT_WORKERS", 8, minimum=1),
+            worker_concurrency=_int(env, "SHIPBOT_WORKERS", 8, minimum=0),
             max_attempts=_int(env, "SHIPBOT_MAX_ATTEMPTS", 8, minimum=1),
+            lease_seconds=_int(env, "SHIPBOT_LEASE_SECONDS", 300, minimum=5),
             board_token=Secret(env["SHIPBOT_BOARD_TOKEN"]) if env.get("SHIPBOT_BOARD_TOKEN") else None,
             github=github,
             gitlab=gitlab,
@@ -264,3 +266,18 @@ def _private_key(env: Mapping[str, str]) -> Secret | None:
         return Secret(Path(path).read_text())
     except OSError as exc:
         raise SettingsError(f"GITHUB_PRIVATE_KEY_PATH={path!r} cannot be read: {exc.strerror}") from None
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret value in the settings, for the log redactor."""
+    found: list[str] = []
+    for group in (settings, settings.github, settings.gitlab, settings.slack):
+        for value in vars(group).values():
+            if isinstance(value, Secret):
+                found.append(str(value))
+            elif isinstance(value, tuple):
+                found.extend(str(v) for v in value if isinstance(v, Secret))
+    # A database URL may carry a password.
+    if "@" in settings.database_url and ":" in settings.database_url.split("@", 1)[0].split("://", 1)[-1]:
+        found.append(settings.database_url.split("@", 1)[0].split("://", 1)[-1].split(":", 1)[1])
+    return found

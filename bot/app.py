@@ -1,0 +1,95 @@
+"""Create the aiohttp application: webhook and Slack ingress, health, metrics, and the job workers."""
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from aiohttp import web
+
+from bot.ingress.common import SERVICES, answer
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.store import open_database
+
+log = structlog.get_logger("shipbot.app")
+WORKER = web.AppKey("worker", object)
+
+
+def create_app(settings: Settings, services: Services | None = None, *, workers: bool = True) -> web.Application:
+    """The whole service. Tests pass `services` with fakes at the network edge; `serve` passes none."""
+    # client_max_size makes aiohttp refuse larger bodies while reading (answered 413 by ingress).
+    app = web.Application(client_max_size=settings.max_body_bytes)
+
+    async def lifecycle(app: web.Application):
+        own = services is None
+        svc = services or build_services(settings, await open_database(settings.database_url))
+        app[SERVICES] = svc
+        if settings.slack.enabled:
+            from bot.ingress.slack import BOLT, build_bolt  # Slack's libraries load only when configured
+
+            app[BOLT] = build_bolt(svc)
+        worker = None
+        if workers and settings.worker_concurrency > 0:
+            from bot.worker import Worker
+
+            worker = Worker(svc)
+            task = asyncio.create_task(worker.run(), name="shipbot-worker")
+        yield
+        if worker:
+            await worker.stop()
+            await asyncio.gather(task, return_exceptions=True)
+        await svc.queue.close()
+        if own:
+            await svc.db.dispose()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_post("/webhooks/github", _lazy("bot.ingress.github"))
+    app.router.add_post("/webhooks/gitlab", _lazy("bot.ingress.gitlab"))
+    app.router.add_post("/slack/events", _lazy("bot.ingress.slack"))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def _lazy(module: str):
+    """Import a source's ingress (and its libraries) on first use, so unused platforms cost nothing."""
+    handler = None
+
+    async def receive(request: web.Request) -> web.StreamResponse:
+        nonlocal handler
+        if handler is None:
+            import importlib
+
+            handler = importlib.import_module(module).receive
+        return await handler(request)
+
+    return receive
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up (liveness)."""
+    settings = request.app[SERVICES].settings
+    return answer(200, status="ok", dry_run=settings.dry_run, sources=list(settings.sources))
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """The database answers (readiness): without it nothing can be accepted."""
+    try:
+        await asyncio.wait_for(request.app[SERVICES].db.ping(), 3)
+    except Exception as exc:
+        log.warning("not_ready", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+        return answer(503, status="database unreachable")
+    return answer(200, status="ready")
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text; queue depth is read at scrape time."""
+    svc = request.app[SERVICES]
+    try:
+        counts = await asyncio.wait_for(svc.queue.counts(), 3)
+        for status, n in counts.items():
+            svc.metrics.queue_depth.labels(status).set(n)
+    except Exception:
+        pass  # the scrape still returns the counters; readyz reports the database
+    return web.Response(body=svc.metrics.exposition(), headers={"Content-Type": svc.metrics.content_type})

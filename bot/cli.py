@@ -1,0 +1,134 @@
+"""The `shipbot` command. Each subcommand imports only what it needs, so the CLI starts fast."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _settings():
+    from bot.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        print(f"shipbot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _port(value: int | None) -> int:
+    if value is not None:
+        return value
+    raw = os.environ.get("PORT", "8080")
+    try:
+        return int(raw)
+    except ValueError:
+        print(f"shipbot: PORT={raw!r} is not a port number", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+    from bot import logs
+    from bot.settings import secrets_of
+
+    logs.configure(secrets=secrets_of(settings))
+    import structlog
+
+    log = structlog.get_logger("shipbot")
+    port = _port(args.port)
+    sources = ", ".join(settings.sources) or "none (set GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_SECRET or SLACK_SIGNING_SECRET)"
+    if settings.dry_run:
+        log.warning(f"shipbot starting in dry-run: {settings.dry_run_reason}; every write is logged, not sent",
+                    host=args.host, port=port, sources=list(settings.sources))
+    else:
+        log.info("shipbot starting", host=args.host, port=port, sources=list(settings.sources))
+    log.info(f"webhook sources enabled: {sources}", database=settings.database_url.split("://", 1)[0])
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    web.run_app(create_app(settings), host=args.host, port=port, access_log=None, print=None,
+                handle_signals=True)
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    settings = _settings()
+    import asyncio
+
+    from bot.store import Database
+
+    async def run() -> list[str]:
+        db = Database(settings.database_url)
+        try:
+            return await db.migrate()
+        finally:
+            await db.dispose()
+
+    steps = asyncio.run(run())
+    print("schema upgraded: " + ", ".join(steps) if steps else "schema is up to date")
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    from bot.replay import replay_main
+
+    return replay_main(args, _settings())
+
+
+def jobs(args: argparse.Namespace) -> int:
+    from bot.admin import jobs_main
+
+    return jobs_main(args, _settings())
+
+
+def audit(args: argparse.Namespace) -> int:
+    from bot.admin import audit_main
+
+    return audit_main(args, _settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shipbot", description="ChatOps and release automation for GitHub and GitLab.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("serve", help="run the web service and its job workers")
+    p.add_argument("--host", default="0.0.0.0", help="address to bind (default 0.0.0.0)")
+    p.add_argument("--port", type=int, default=None, help="port (default $PORT, else 8080)")
+    p.set_defaults(func=serve)
+
+    p = sub.add_parser("migrate", help="bring the database schema up to date")
+    p.set_defaults(func=migrate)
+
+    p = sub.add_parser("replay", help="run the handlers on a recorded payload and print what would be sent")
+    p.add_argument("file", help="the payload: a JSON file (Slack: the form or JSON body)")
+    p.add_argument("--source", required=True, choices=("github", "gitlab", "slack"))
+    p.add_argument("--event", default=None, help="the X-GitHub-Event / X-Gitlab-Event value (e.g. pull_request)")
+    p.add_argument("--send", action="store_true", help="really send the writes (needs credentials)")
+    p.set_defaults(func=replay)
+
+    p = sub.add_parser("jobs", help="list, inspect and retry queued, failed and dead-lettered jobs")
+    p.add_argument("action", nargs="?", default="list", choices=("list", "show", "retry"))
+    p.add_argument("id", nargs="?", type=int, help="job id, for show and retry")
+    p.add_argument("--all", action="store_true", help="list finished jobs too")
+    p.set_defaults(func=jobs)
+
+    p = sub.add_parser("audit", help="show the audit log: every command and decision")
+    p.add_argument("--repo", help="only this repository (github:owner/name or owner/name)")
+    p.add_argument("--since", help="only entries newer than this: 2026-01-31, 7d, 12h")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

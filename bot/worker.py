@@ -1,0 +1,189 @@
+"""Claim stored jobs and run every handler that takes them; retry, or dead-letter with a reason."""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+
+import orjson
+import structlog
+
+from bot.context import Context
+from bot.errors import CommandError, TransientError
+from bot.forge.base import ForgeError
+from bot.queue import DEAD, Job
+from bot.sansio.events import normalize
+from bot.services import Services
+
+log = structlog.get_logger("shipbot.worker")
+
+PRUNE_EVERY = 3600.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Worker:
+    """Runs jobs concurrently (up to `concurrency`), each holding a lease it renews while it runs."""
+
+    def __init__(self, services: Services, *, name: str | None = None, concurrency: int | None = None,
+                 poll_interval: float = 1.0, handler_timeout: float = 600.0) -> None:
+        self.services = services
+        self.name = name or worker_name()
+        self.concurrency = concurrency or services.settings.worker_concurrency
+        self.poll_interval = poll_interval
+        self.handler_timeout = handler_timeout
+        self.active: set[asyncio.Task] = set()
+        self._stopping = asyncio.Event()
+        self._last_prune = 0.0
+
+    async def run(self) -> None:
+        """Claim and run jobs until stop() is called."""
+        queue = self.services.queue
+        failures = 0
+        while not self._stopping.is_set():
+            free = self.concurrency - len(self.active)
+            jobs: list[Job] = []
+            if free > 0:
+                queue.new_work.clear()
+                try:
+                    jobs = await queue.claim(self.name, free)
+                    failures = 0
+                    await self._maybe_prune()
+                except Exception as exc:  # database unreachable: keep trying, never crash the service
+                    failures += 1
+                    log.warning("claim_failed", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+                    await self._pause(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                    continue
+            for job in jobs:
+                task = asyncio.create_task(self.process(job), name=f"job-{job.id}")
+                self.active.add(task)
+                task.add_done_callback(self.active.discard)
+            if not jobs:
+                await self._wait_for_work()
+
+    async def _wait_for_work(self) -> None:
+        waiters = [asyncio.ensure_future(self.services.queue.new_work.wait()),
+                   asyncio.ensure_future(self._stopping.wait())]
+        if self.active:
+            waiters.append(asyncio.ensure_future(asyncio.wait(set(self.active), return_when=asyncio.FIRST_COMPLETED)))
+        done, pending = await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        for w in pending:
+            w.cancel()
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _maybe_prune(self) -> None:
+        now = time.monotonic()
+        if now - self._last_prune >= PRUNE_EVERY:
+            self._last_prune = now
+            removed = await self.services.queue.prune(self.services.settings.retention_days)
+            if removed:
+                log.info("pruned_jobs", removed=removed, retention_days=self.services.settings.retention_days)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; give running jobs `grace` seconds, then cancel them (their leases expire)."""
+        self._stopping.set()
+        if self.active:
+            await asyncio.wait(set(self.active), timeout=grace)
+        for task in list(self.active):
+            task.cancel()
+        await asyncio.gather(*self.active, return_exceptions=True)
+
+    async def _heartbeat(self, job: Job) -> None:
+        queue = self.services.queue
+        while True:
+            await asyncio.sleep(queue.lease_seconds / 3)
+            try:
+                if not await queue.extend_lease(job, self.name):
+                    log.warning("lease_lost", job=job.id, delivery_id=job.delivery_id)
+                    return
+            except Exception as exc:
+                log.warning("lease_renewal_failed", job=job.id, error=str(exc).splitlines()[0])
+
+    async def process(self, job: Job) -> None:
+        """Run every handler not yet done for this job; record the outcome."""
+        services, queue, metrics = self.services, self.services.queue, self.services.metrics
+        jlog = log.bind(delivery_id=job.delivery_id, job=job.id, event=job.name, attempt=job.attempts)
+        heartbeat = asyncio.create_task(self._heartbeat(job))
+        try:
+            try:
+                event = normalize(job.source, job.event, orjson.loads(job.payload), job.delivery_id)
+            except Exception as exc:
+                await queue.fail(job, self.name, f"stored payload cannot be read: {exc!r}", retry_after=None)
+                return
+            errors: list[str] = []
+            retry_after: float | None = None
+            for route in services.router.routes(event):
+                if job.progress.get(route.key) in ("done", "refused", "failed"):
+                    continue
+                ctx = Context(event, route.command, services, jlog.bind(handler=route.key))
+                outcome, error, wait = await self._run_handler(ctx, route)
+                if error:
+                    errors.append(f"{route.key}: {error}")
+                    retry_after = max(filter(None, (retry_after, wait)), default=None)
+                else:
+                    job.progress[route.key] = outcome
+                    await queue.save_progress(job, self.name)
+            if errors:
+                status = await queue.fail(job, self.name, "\n".join(errors), retry_after=retry_after)
+                metrics.job_retries.inc()
+                jlog.warning("job_failed", status=status, errors=errors)
+                if status == DEAD:
+                    metrics.jobs_finished.labels("dead").inc()
+                    await self._tell_dead(event, job, errors)
+            else:
+                await queue.complete(job, self.name)
+                metrics.jobs_finished.labels("done").inc()
+                metrics.job_latency.observe(max(0.0, time.time() - job.created_at))
+        finally:
+            heartbeat.cancel()
+
+    async def _run_handler(self, ctx: Context, route) -> tuple[str, str | None, float | None]:
+        """Run one handler in isolation. Returns (outcome, retryable error, retry-after)."""
+        try:
+            await asyncio.wait_for(route.handler(ctx), self.handler_timeout)
+            return "done", None, None
+        except CommandError as exc:
+            await self._answer(ctx, "refused", exc.message)
+            return "refused", None, None
+        except TransientError as exc:
+            self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
+            ctx.log.warning("handler_transient_error", error=exc.message, retry_after=exc.retry_after)
+            return "", exc.message, exc.retry_after
+        except ForgeError as exc:
+            # The forge said no in a way a retry will not change (404, 403, 422): tell the asker.
+            self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
+            ctx.log.warning("handler_forge_error", error=exc.message, status=exc.status)
+            await self._answer(ctx, "failed", exc.message)
+            return "failed", None, None
+        except asyncio.TimeoutError:
+            self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
+            ctx.log.error("handler_timeout", timeout=self.handler_timeout)
+            return "", f"timed out after {self.handler_timeout:.0f}s", None
+        except Exception as exc:  # a bug or an unexpected failure: log it, retry later
+            self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
+            ctx.log.exception("handler_crashed")
+            return "", f"{type(exc).__name__}: {exc}", None
+
+    async def _answer(self, ctx: Context, template: str, message: str) -> None:
+        """Tell the asker in plain words; record the decision when it answered a command."""
+        try:
+            if ctx.command is not None:
+                await ctx.audit(template, message)
+            await ctx.reply(template, message=message, delivery_id=ctx.event.delivery_id)
+        except Exception:
+            ctx.log.exception("reply_failed")
+
+    async def _tell_dead(self, event, job: Job, errors: list[str]) -> None:
+        if event.reply_to is None:
+            return
+        ctx = Context(event, next((c for c in event.commands), None), self.services, log.bind(job=job.id))
+        await self._answer(ctx, "gave_up", f"shipbot gave up after {job.attempts} tries. An operator can run "
+                                           f"`shipbot jobs retry {job.id}` once the cause is fixed.")

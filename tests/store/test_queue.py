@@ -1,0 +1,151 @@
+"""The durable queue, on SQLite and on PostgreSQL: dedupe, leases, retries, dead letters, pruning."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import update
+
+from bot.queue import DEAD, DONE, PENDING, RUNNING, JobQueue, NewJob, backoff
+from bot.store import Database
+from bot.store.tables import jobs
+
+
+def job(key: str, name: str = "push") -> NewJob:
+    return NewJob(f"github:{key}", "github", "push", name, "github:o/r", b'{"ref": "refs/heads/main"}')
+
+
+class TestEnqueue:
+    async def test_duplicates_are_stored_once(self, db):
+        """The same delivery id twice, even in one batch, is one job."""
+        queue = JobQueue(db)
+        results = await asyncio.gather(*(queue.enqueue(job(str(i % 3))) for i in range(9)))
+        assert sorted(results) == [False] * 6 + [True] * 3
+        assert (await queue.counts())[PENDING] == 3
+        assert await queue.enqueue(job("0")) is False
+        await queue.close()
+
+    async def test_many_concurrent_writers_lose_nothing(self, db):
+        """500 concurrent enqueues are all stored (grouped into few transactions)."""
+        queue = JobQueue(db)
+        results = await asyncio.gather(*(queue.enqueue(job(f"k{i}")) for i in range(500)))
+        assert all(results)
+        assert (await queue.counts())[PENDING] == 500
+        await queue.close()
+
+
+class TestClaim:
+    async def test_claims_are_exclusive(self, db):
+        """Concurrent claimers never get the same job."""
+        queue = JobQueue(db)
+        for i in range(40):
+            await queue.enqueue(job(f"c{i}"))
+        claimed = await asyncio.gather(*(queue.claim(f"w{i}", 5) for i in range(10)))
+        ids = [j.id for batch in claimed for j in batch]
+        assert len(ids) == len(set(ids)) == 40
+        await queue.close()
+
+    async def test_expired_lease_is_taken_over(self, db):
+        """A job whose worker died (lease expired) is claimed again by another worker."""
+        queue = JobQueue(db, lease_seconds=60)
+        await queue.enqueue(job("lease"))
+        [first] = await queue.claim("dead-worker", 1)
+        assert await queue.claim("other", 1) == []
+        async with db.begin() as conn:
+            await conn.execute(update(jobs).values(lease_until=time.time() - 1))
+        [again] = await queue.claim("other", 1)
+        assert again.id == first.id and again.attempts == 2
+        assert not await queue.complete(first, "dead-worker"), "the old worker no longer owns it"
+        assert await queue.complete(again, "other")
+        await queue.close()
+
+    async def test_progress_survives_a_retry(self, db):
+        """Handlers already done are remembered across attempts."""
+        queue = JobQueue(db)
+        await queue.enqueue(job("p"))
+        [j] = await queue.claim("w", 1)
+        j.progress["handlers.a"] = "done"
+        assert await queue.fail(j, "w", "handlers.b: boom") == PENDING
+        async with db.begin() as conn:
+            await conn.execute(update(jobs).values(run_at=0))
+        [again] = await queue.claim("w", 1)
+        assert again.progress == {"handlers.a": "done"}
+        await queue.close()
+
+
+class TestFailures:
+    async def test_dead_letter_after_max_attempts_then_retry(self, db):
+        """After max_attempts the job is dead with its error kept; retry() queues it again."""
+        queue = JobQueue(db, max_attempts=2)
+        await queue.enqueue(job("d"))
+        for attempt in (1, 2):
+            async with db.begin() as conn:
+                await conn.execute(update(jobs).values(run_at=0))
+            [j] = await queue.claim("w", 1)
+            status = await queue.fail(j, "w", f"forge said 502 (attempt {attempt})")
+        assert status == DEAD
+        row = await queue.get(j.id)
+        assert row["status"] == DEAD and "attempt 2" in row["last_error"]
+        assert await queue.retry(j.id)
+        [again] = await queue.claim("w", 1)
+        assert again.id == j.id and again.attempts == 1
+        await queue.close()
+
+    async def test_retry_waits_for_backoff(self, db):
+        """A failed job is not claimable before its backoff has passed."""
+        queue = JobQueue(db)
+        await queue.enqueue(job("b"))
+        [j] = await queue.claim("w", 1)
+        await queue.fail(j, "w", "rate limited", retry_after=120)
+        assert await queue.claim("w", 1) == []
+        row = await queue.get(j.id)
+        assert row["run_at"] >= time.time() + 110
+        await queue.close()
+
+    def test_backoff_grows_and_honours_retry_after(self):
+        """Backoff is jittered, capped, and never shorter than Retry-After."""
+        assert all(0.5 <= backoff(1) <= 2 for _ in range(50))
+        assert max(backoff(10) for _ in range(200)) <= 900
+        assert backoff(1, retry_after=60) >= 60
+
+    async def test_store_down_means_unavailable(self, tmp_path):
+        """When the database cannot be written, enqueue raises StoreUnavailable (ingress answers 503)."""
+        from bot.queue import StoreUnavailable
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/missing-dir/none.db")
+        queue = JobQueue(db)
+        try:
+            await queue.enqueue(job("x"))
+        except StoreUnavailable as exc:
+            assert str(exc)
+        else:
+            raise AssertionError("enqueue on an unreachable store must fail")
+        await queue.close()
+        await db.dispose()
+
+
+class TestMaintenance:
+    async def test_prune_removes_old_finished_jobs_only(self, db):
+        """Finished jobs older than the retention period go; pending ones stay whatever their age."""
+        queue = JobQueue(db)
+        for k in ("old-done", "old-pending", "new-done"):
+            await queue.enqueue(job(k))
+        claimed = {j.delivery_key: j for j in await queue.claim("w", 3)}
+        await queue.complete(claimed["github:old-done"], "w")
+        await queue.complete(claimed["github:new-done"], "w")
+        async with db.begin() as conn:
+            await conn.execute(update(jobs).where(jobs.c.delivery_key.like("github:old%"))
+                               .values(created_at=time.time() - 40 * 86400))
+            await conn.execute(update(jobs).where(jobs.c.delivery_key == "github:old-pending").values(status=PENDING))
+        assert await queue.prune(30) == 1
+        counts = await queue.counts()
+        assert counts[DONE] == 1 and counts[PENDING] == 1 and counts[RUNNING] == 0
+        await queue.close()
+
+    async def test_migrations_are_safe_to_run_concurrently(self, database_url):
+        """Several replicas migrating at once end with one schema and no error."""
+        dbs = [Database(database_url) for _ in range(3)]
+        results = await asyncio.gather(*(d.migrate() for d in dbs))
+        assert sum(1 for r in results if r) == 1, results
+        for d in dbs:
+            assert await d.migrate() == []
+            await d.dispose()

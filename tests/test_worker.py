@@ -1,0 +1,125 @@
+"""The worker: handlers isolated from each other, retries that skip finished handlers, dead letters."""
+from __future__ import annotations
+
+import time
+
+import orjson
+from sqlalchemy import select, update
+
+from bot.errors import CommandError, TransientError
+from bot.forge.base import NotFound
+from bot.queue import DEAD, DONE, PENDING, NewJob
+from bot.routing import Router
+from bot.store.tables import audit_log, jobs
+from bot.worker import Worker
+from tests.conftest import make_settings, services_for
+from tests.peers import github_example
+
+COMMENT = github_example("issue_comment", "created")
+
+
+def comment_job(body: str, key: str = "d1") -> NewJob:
+    payload = orjson.loads(orjson.dumps(COMMENT))
+    payload["comment"]["body"] = body
+    payload["issue"]["pull_request"] = {"url": "x"}
+    return NewJob(f"github:{key}", "github", "issue_comment", "issue_comment.created", "github:o/r",
+                  orjson.dumps(payload))
+
+
+async def run_once(services, worker: Worker):
+    for job in await services.queue.claim(worker.name, 10):
+        await worker.process(job)
+
+
+async def make_due(db):
+    async with db.begin() as conn:
+        await conn.execute(update(jobs).values(run_at=0))
+
+
+class TestIsolation:
+    async def test_a_failing_handler_does_not_stop_the_others_and_is_not_rerun_needlessly(self, db):
+        """One handler crashing leaves the others done; the retry runs only the one that failed."""
+        calls = {"flaky": 0, "steady": 0}
+        router = Router()
+
+        @router.on("issue_comment")
+        async def flaky(ctx):
+            calls["flaky"] += 1
+            if calls["flaky"] == 1:
+                raise RuntimeError("first time fails")
+
+        @router.on("issue_comment.created")
+        async def steady(ctx):
+            calls["steady"] += 1
+
+        services = services_for(db, make_settings(), router)
+        worker = Worker(services, name="w")
+        await services.queue.enqueue(comment_job("hello"))
+        await run_once(services, worker)
+        assert calls == {"flaky": 1, "steady": 1}
+        row = await services.queue.get(1)
+        assert row["status"] == PENDING and "first time fails" in row["last_error"]
+        await make_due(db)
+        await run_once(services, worker)
+        assert calls == {"flaky": 2, "steady": 1}
+        assert (await services.queue.get(1))["status"] == DONE
+        await services.queue.close()
+
+
+class TestAnswers:
+    async def test_command_error_is_answered_and_audited_not_retried(self, db):
+        """A refusal is told to the asker on the PR, written to the audit log, and the job is done."""
+        router = Router()
+        from bot.routing import Help
+
+        @router.command("deploy", help=Help("deploy", "/deploy <env>"))
+        async def deploy(ctx):
+            raise CommandError("you may not deploy to production; ask one of: github:octocat")
+
+        services = services_for(db, make_settings(), router)
+        await services.queue.enqueue(comment_job("/deploy production"))
+        await run_once(services, Worker(services, name="w"))
+        assert (await services.queue.get(1))["status"] == DONE
+        [write] = services.writes.writes
+        assert write.action == "create_comment" and "may not deploy to production" in write.data["body"]
+        assert "> /deploy production" in write.data["body"]
+        async with db.connect() as conn:
+            [entry] = (await conn.execute(select(audit_log))).mappings().all()
+        assert entry["decision"] == "refused" and entry["actor"].startswith("github:")
+        await services.queue.close()
+
+    async def test_forge_refusal_is_explained_without_retry(self, db):
+        """A 404 from the forge is not worth retrying: the asker hears what failed."""
+        router = Router()
+
+        @router.on("issue_comment")
+        async def reads_missing_thing(ctx):
+            raise NotFound("the branch 'nope' does not exist in o/r")
+
+        services = services_for(db, make_settings(), router)
+        await services.queue.enqueue(comment_job("/help"))
+        await run_once(services, Worker(services, name="w"))
+        assert (await services.queue.get(1))["status"] == DONE
+        assert any("does not exist" in w.data.get("body", "") for w in services.writes.writes)
+        await services.queue.close()
+
+    async def test_transient_error_waits_for_retry_after_then_dead_letters(self, db):
+        """Rate limits retry no sooner than Retry-After; after max attempts the asker is told and it is dead."""
+        router = Router()
+
+        @router.on("issue_comment")
+        async def rate_limited(ctx):
+            raise TransientError("GitHub rate limit", retry_after=90)
+
+        services = services_for(db, make_settings(SHIPBOT_MAX_ATTEMPTS="2"), router)
+        worker = Worker(services, name="w")
+        await services.queue.enqueue(comment_job("/help"))
+        await run_once(services, worker)
+        row = await services.queue.get(1)
+        assert row["status"] == PENDING and row["run_at"] >= time.time() + 80
+        await make_due(db)
+        await run_once(services, worker)
+        row = await services.queue.get(1)
+        assert row["status"] == DEAD and "rate limit" in row["last_error"]
+        assert any("shipbot jobs retry 1" in w.data.get("body", "") for w in services.writes.writes)
+        await services.queue.close()

@@ -109,3 +109,13 @@ def recording_router() -> tuple[Router, list]:
 
 def services_for(db: Database, settings: Settings, router: Router | None = None) -> Services:
     return build_services(settings, db, router=router)
+
+
+@pytest.fixture
+async def recorder():
+    """A recording HTTP server on 127.0.0.1 (see tests/recorder.py), stopped after the test."""
+    from tests.recorder import RecordingServer
+
+    server = await RecordingServer().start()
+    yield server
+    await server.stop()

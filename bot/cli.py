@@ -89,6 +89,12 @@ def audit(args: argparse.Namespace) -> int:
     return audit_main(args, _settings())
 
 
+def check_config(args: argparse.Namespace) -> int:
+    from bot.repoconfig import check_config_main
+
+    return check_config_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shipbot", description="ChatOps and release automation for GitHub and GitLab.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -107,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--event", default=None, help="the X-GitHub-Event / X-Gitlab-Event value (e.g. pull_request)")
     p.add_argument("--send", action="store_true", help="really send the writes (needs credentials)")
     p.set_defaults(func=replay)
+
+    p = sub.add_parser("check-config", help="validate a .shipbot.yml against the published JSON Schema")
+    p.add_argument("file", nargs="?", help="the file (default: .shipbot.yml or .github/shipbot.yml here)")
+    p.set_defaults(func=check_config)
 
     p = sub.add_parser("jobs", help="list, inspect and retry queued, failed and dead-lettered jobs")
     p.add_argument("action", nargs="?", default="list", choices=("list", "show", "retry"))

@@ -11,6 +11,7 @@ from bot.store.tables import audit_log
 
 if TYPE_CHECKING:
     from bot.chat.base import Chat
+    from bot.sansio.repoconfig import RepoConfig
     from bot.forge.base import Forge
     from bot.services import Services
 
@@ -55,6 +56,16 @@ class Context:
 
     def forge_for(self, repo: RepoRef) -> "Forge":
         return self.services.forges[repo.forge]
+
+    async def repo_config(self, repo: RepoRef | None = None) -> "RepoConfig":
+        """The repository's .shipbot.yml from its default branch (defaults when absent).
+
+        Raises ConfigError, whose message names the file, line and key, when the file is invalid.
+        """
+        repo = repo or self.event.repo
+        if repo is None:
+            raise ValueError("this event has no repository")
+        return await self.services.configs.load(self.forge_for(repo), repo)
 
     async def reply(self, template: str, *, ephemeral: bool = True, **data: Any) -> None:
         """Answer where the person asked: their Slack conversation or the PR/MR/issue thread."""

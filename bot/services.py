@@ -10,6 +10,7 @@ from bot.forge.dryrun import DryRunForge
 from bot.metrics import Metrics
 from bot.queue import JobQueue
 from bot.render import Renderer
+from bot.repoconfig import ConfigLoader
 from bot.routing import Router
 from bot.settings import Settings
 from bot.store import Database
@@ -29,6 +30,7 @@ class Services:
     render: Renderer = field(default_factory=Renderer)
     metrics: Metrics = field(default_factory=Metrics)
     writes: WriteLog = field(default_factory=WriteLog)
+    configs: ConfigLoader = field(default_factory=ConfigLoader)
 
 
 def default_router() -> Router:

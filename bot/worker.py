@@ -10,8 +10,7 @@ import orjson
 import structlog
 
 from bot.context import Context
-from bot.errors import CommandError, TransientError
-from bot.forge.base import ForgeError
+from bot.errors import BotError, CommandError, TransientError
 from bot.queue import DEAD, Job
 from bot.sansio.events import normalize
 from bot.services import Services
@@ -157,10 +156,11 @@ class Worker:
             self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
             ctx.log.warning("handler_transient_error", error=exc.message, retry_after=exc.retry_after)
             return "", exc.message, exc.retry_after
-        except ForgeError as exc:
-            # The forge said no in a way a retry will not change (404, 403, 422): tell the asker.
+        except BotError as exc:
+            # The forge or Slack said no in a way a retry will not change (404, 403, 422, a bad
+            # .shipbot.yml, a channel shipbot is not in): tell the asker.
             self.services.metrics.handler_errors.labels(route.key.split("#")[0]).inc()
-            ctx.log.warning("handler_forge_error", error=exc.message, status=exc.status)
+            ctx.log.warning("handler_refused_by_platform", error=exc.message, status=getattr(exc, "status", None))
             await self._answer(ctx, "failed", exc.message)
             return "failed", None, None
         except asyncio.TimeoutError:

@@ -1,4 +1,4 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import help
+from handlers import config, help
 
-ROUTERS = (help.router,)
+ROUTERS = (help.router, config.router)

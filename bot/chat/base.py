@@ -6,7 +6,16 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.errors import BotError, TransientError
 from bot.writes import WriteLog
+
+
+class ChatError(BotError):
+    """Slack refused the request; the message says why and what to do."""
+
+
+class ChatUnavailable(TransientError):
+    """Slack could not be reached or answered 5xx: retry later."""
 
 
 @dataclass(frozen=True)

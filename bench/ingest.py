@@ -1,0 +1,230 @@
+"""Benchmark webhook ingestion: shipbot (stores every delivery) beside a minimal gidgethub receiver and Probot.
+
+Signed real `pull_request.opened` deliveries (npm @octokit/webhooks-examples) are posted over loopback at
+concurrency 1, 8 and 64 for a bounded time each. Servers run on CPU 0, the load generator on CPU 1.
+Prints requests/s, p50/p99 acknowledgement latency and peak RSS per server, the ratios to the targets,
+and checks that every delivery shipbot acknowledged with 202 is in its store.
+
+    .venv/bin/python bench/ingest.py [--seconds 5] [--concurrency 1,8,64] [--skip-probot]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "node_modules/@octokit/webhooks-examples/api.github.com/index.json"
+SECRET = "bench-webhook-secret"
+SERVER_CPU, LOAD_CPU = {0}, {1}
+
+MINIMAL_SERVER = r'''
+import sys
+from aiohttp import web
+from gidgethub import routing, sansio
+
+router = routing.Router()
+
+@router.register("pull_request", action="opened")
+async def noop(event):
+    pass
+
+async def receive(request):
+    body = await request.read()
+    event = sansio.Event.from_http(request.headers, body, secret=sys.argv[2])
+    await router.dispatch(event)
+    return web.Response(status=202)
+
+app = web.Application()
+app.router.add_post("/webhooks/github", receive)
+app.router.add_get("/healthz", lambda r: web.Response(text="ok"))
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print=None)
+'''
+
+
+def example_body(event: str, action: str) -> bytes:
+    for entry in json.loads(EXAMPLES.read_text()):
+        if entry["name"] == event:
+            for example in entry["examples"]:
+                if example.get("action") == action:
+                    return json.dumps(example).encode()
+    raise SystemExit(f"no {event}.{action} example in {EXAMPLES}; run `npm ci`")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pinned(cpus):
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+class Server:
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], ready_path: str, db: Path | None = None):
+        self.name, self.cmd, self.env, self.ready_path, self.db = name, cmd, env, ready_path, db
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.peak_rss = 0
+
+    def start(self) -> None:
+        cmd = [c.replace("{port}", str(self.port)) for c in self.cmd]
+        self.proc = subprocess.Popen(cmd, env=self.env, cwd=ROOT, preexec_fn=pinned(SERVER_CPU),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    async def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"{self.name} exited: {self.proc.stderr.read().decode()[-2000:]}")
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}{self.ready_path}") as resp:
+                        if resp.status < 500:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise SystemExit(f"{self.name} did not start in {timeout}s")
+
+    def rss(self) -> int:
+        try:
+            proc = psutil.Process(self.proc.pid)
+            total = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        except psutil.Error:
+            return self.peak_rss
+        self.peak_rss = max(self.peak_rss, total)
+        return total
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+async def load(server: Server, body: bytes, concurrency: int, seconds: float) -> dict:
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    url = f"http://127.0.0.1:{server.port}/webhooks/github"
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    stop_at = time.monotonic() + seconds
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while time.monotonic() < stop_at:
+            headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+                       "X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+            started = time.perf_counter()
+            async with session.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+            latencies.append(time.perf_counter() - started)
+            statuses[resp.status] = statuses.get(resp.status, 0) + 1
+
+    async def sample_rss() -> None:
+        while time.monotonic() < stop_at:
+            server.rss()
+            await asyncio.sleep(0.1)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        began = time.monotonic()
+        await asyncio.gather(sample_rss(), *(client(session) for _ in range(concurrency)))
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    return {"rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "n": len(latencies), "statuses": statuses}
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--skip-probot", action="store_true")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, LOAD_CPU)
+    body = example_body("pull_request", "opened")
+    tmp = Path(tempfile.mkdtemp(prefix="shipbot-bench-"))
+    db = tmp / "bench.db"
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPBOT_", "GITHUB_", "GITLAB_", "SLACK_"))}
+    servers = [
+        Server("shipbot", [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "{port}"],
+               dict(base_env, SHIPBOT_DATABASE_URL=f"sqlite:///{db}", GITHUB_WEBHOOK_SECRET=SECRET,
+                    GITLAB_WEBHOOK_SECRET="bench-gitlab", SLACK_SIGNING_SECRET="bench-slack"), "/healthz", db),
+        Server("minimal-gidgethub", [sys.executable, "-c", MINIMAL_SERVER, "{port}", SECRET], base_env, "/healthz"),
+    ]
+    if not args.skip_probot:
+        servers.append(Server("probot", ["node", str(ROOT / "bench/probot_noop.mjs"), "{port}"],
+                              dict(base_env, WEBHOOK_SECRET=SECRET), "/"))
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+    results: dict[str, dict[int, dict]] = {}
+    idle: dict[str, int] = {}
+    try:
+        for server in servers:
+            server.start()
+            await server.wait_ready()
+            await asyncio.sleep(1.0)
+            idle[server.name] = server.rss()
+            server.peak_rss = 0
+            await load(server, body, 8, 1.0)  # warm-up, not reported
+            results[server.name] = {}
+            for c in concurrencies:
+                results[server.name][c] = await load(server, body, c, args.seconds)
+            server.stop()
+    finally:
+        for server in servers:
+            server.stop()
+
+    print(f"\nbench/ingest.py: {args.seconds:.0f}s per point, server on CPU 0, load on CPU 1, "
+          f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
+    print(f"{'server':<18}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'statuses':>22}")
+    for name, points in results.items():
+        for c, r in points.items():
+            print(f"{name:<18}{c:>5}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{str(r['statuses']):>22}")
+    print(f"\n{'server':<18}{'idle RSS MiB':>14}{'peak RSS MiB':>14}")
+    for server in servers:
+        print(f"{server.name:<18}{idle[server.name] / 2**20:>14.1f}{server.peak_rss / 2**20:>14.1f}")
+    ours, base = results["shipbot"], results["minimal-gidgethub"]
+    print("\ntargets:")
+    ok = True
+    for c in concurrencies:
+        ratio = ours[c]["rps"] / base[c]["rps"]
+        p99 = ours[c]["p99"] / base[c]["p99"]
+        line = f"  c={c:<3} shipbot/minimal req/s {ratio:.2f}x" + (" (target >= 0.8x)" if c >= 8 else "")
+        line += f", p99 {p99:.2f}x of minimal (target <= 2x)"
+        if "probot" in results:
+            line += f", shipbot/probot req/s {ours[c]['rps'] / results['probot'][c]['rps']:.2f}x (target >= 1.2x)"
+        print(line)
+        ok &= (c < 8 or ratio >= 0.8) and p99 <= 2
+    print(f"  idle RSS with GitHub, GitLab and Slack configured: {idle['shipbot'] / 2**20:.1f} MiB (target <= 90)")
+    accepted = sum(r["statuses"].get(202, 0) for r in ours.values())
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("select count(*) from jobs").fetchone()[0]
+    warmup = stored - accepted
+    print(f"  stored before 202: {accepted} acknowledged with 202 in the measured runs, {stored} rows in the store "
+          f"(incl. {warmup} from the warm-up): {'every one stored' if warmup >= 0 else 'MISSING ROWS'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -44,6 +44,9 @@ def serve(args: argparse.Namespace) -> int:
     else:
         log.info("shipbot starting", host=args.host, port=port, sources=list(settings.sources))
     log.info(f"webhook sources enabled: {sources}", database=settings.database_url.split("://", 1)[0])
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    log.info(f"listening on http://{shown_host}:{port} (POST /webhooks/github, /webhooks/gitlab, /slack/events;"
+             f" GET /healthz, /readyz, /metrics)")
     from aiohttp import web
 
     from bot.app import create_app

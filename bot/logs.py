@@ -61,5 +61,5 @@ def configure(secrets: Iterable[str] = (), level: str = "INFO", stream=None) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiohttp.access", "alembic.runtime.migration"):
+    for noisy in ("aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

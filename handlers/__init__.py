@@ -1,4 +1,4 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help
+from handlers import config, help, links
 
-ROUTERS = (help.router, config.router)
+ROUTERS = (help.router, config.router, links.router)

@@ -119,3 +119,41 @@ async def recorder():
     server = await RecordingServer().start()
     yield server
     await server.stop()
+
+
+async def deliver(services: Services, source: str, header: str, payload: dict, delivery_id: str | None = None) -> dict:
+    """Run one payload through the real queue, routing and worker (no HTTP); return the job row."""
+    import json as _json
+
+    from bot.queue import NewJob
+    from bot.sansio.events import normalize
+    from bot.worker import Worker
+
+    delivery_id = delivery_id or uuid.uuid4().hex
+    event = normalize(source, header, payload, delivery_id)
+    await services.queue.enqueue(NewJob(f"{source}:{delivery_id}", source, header, event.name,
+                                        str(event.repo) if event.repo else None, _json.dumps(payload).encode()))
+    worker = Worker(services, name="test-worker")
+    for job in await services.queue.claim("test-worker", 100):
+        await worker.process(job)
+    async with services.db.connect() as conn:
+        from sqlalchemy import select
+
+        from bot.store.tables import jobs
+        row = (await conn.execute(select(jobs).where(jobs.c.delivery_key == f"{source}:{delivery_id}"))).mappings().one()
+    return dict(row)
+
+
+@pytest.fixture
+async def fake_services(sqlite_db):
+    """Services on a real SQLite store with the shared FakeForge for both forges and a recording chat."""
+    from bot.chat.base import RecordingChat
+    from tests.fakes import FakeForge
+
+    def build(router: Router | None = None, **env: str) -> Services:
+        settings = make_settings(**{"GITHUB_WEBHOOK_SECRET": "s", **env})
+        return build_services(settings, sqlite_db, router=router,
+                              forges={"github": FakeForge("github"), "gitlab": FakeForge("gitlab")},
+                              chat=RecordingChat())
+
+    return build

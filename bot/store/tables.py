@@ -49,3 +49,12 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_repo_at", "repo", "at"),
 )
+
+# Slack channel <-> repository links made with /shipbot link (presets come from settings).
+channel_links = Table(
+    "channel_links", metadata,
+    Column("channel", String(40), primary_key=True),
+    Column("repo", String(300), primary_key=True),
+    Column("linked_by", String(200)),
+    Column("at", Float, nullable=False),
+)

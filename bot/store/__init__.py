@@ -1,6 +1,7 @@
 """Open the database (SQLite by default, PostgreSQL for replicas) and migrate it."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -46,14 +47,41 @@ class Database:
 
     async def migrate(self) -> list[str]:
         """Bring the schema up to date; safe when several replicas run it at once."""
+        if await self._at_head():
+            return []  # the common start-up: no need to load Alembic at all
         async with self.engine.begin() as conn:
             if self.dialect == "postgresql":
                 # Held until commit; a second replica waits, then finds nothing to do.
                 await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             return await conn.run_sync(_upgrade)
 
+    async def _at_head(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        except Exception:  # no table yet (or no database): let the real migration say what is wrong
+            return False
+        return current == [head_revision()]
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration, read from the files without importing Alembic."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text()
+        rev = re.search(r'^revision = "([^"]+)"', source, re.M)
+        down = re.search(r'^down_revision = "([^"]+)"', source, re.M)
+        if rev:
+            revisions.add(rev.group(1))
+        if down:
+            parents.add(down.group(1))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must form one line; heads: {sorted(heads)}")
+    return heads.pop()
 
 
 def _upgrade(sync_conn) -> list[str]:

@@ -41,6 +41,7 @@ from gidgethub import routing, sansio
 router = routing.Router()
 
 @router.register("pull_request", action="opened")
+@router.register("issue_comment", action="created")
 async def noop(event):
     pass
 
@@ -62,6 +63,8 @@ def example_body(event: str, action: str) -> bytes:
         if entry["name"] == event:
             for example in entry["examples"]:
                 if example.get("action") == action:
+                    if event == "issue_comment":  # a command, so shipbot has work to store
+                        example["comment"]["body"] = "/shipbot help"
                     return json.dumps(example).encode()
     raise SystemExit(f"no {event}.{action} example in {EXAMPLES}; run `npm ci`")
 
@@ -124,7 +127,7 @@ class Server:
                 self.proc.wait()
 
 
-async def load(server: Server, body: bytes, concurrency: int, seconds: float) -> dict:
+async def load(server: Server, body: bytes, concurrency: int, seconds: float, event: str = "pull_request") -> dict:
     signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
     url = f"http://127.0.0.1:{server.port}/webhooks/github"
     latencies: list[float] = []
@@ -133,7 +136,7 @@ async def load(server: Server, body: bytes, concurrency: int, seconds: float) ->
 
     async def client(session: aiohttp.ClientSession) -> None:
         while time.monotonic() < stop_at:
-            headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": str(uuid.uuid4()),
+            headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
                        "X-Hub-Signature-256": signature, "Content-Type": "application/json"}
             started = time.perf_counter()
             async with session.post(url, data=body, headers=headers) as resp:
@@ -161,9 +164,12 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--skip-probot", action="store_true")
+    parser.add_argument("--event", default="pull_request.opened",
+                        help="the delivery to post: pull_request.opened (default) or issue_comment.created")
     args = parser.parse_args()
     os.sched_setaffinity(0, LOAD_CPU)
-    body = example_body("pull_request", "opened")
+    event, action = args.event.split(".", 1)
+    body = example_body(event, action)
     tmp = Path(tempfile.mkdtemp(prefix="shipbot-bench-"))
     db = tmp / "bench.db"
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPBOT_", "GITHUB_", "GITLAB_", "SLACK_"))}
@@ -186,10 +192,10 @@ async def main() -> int:
             await asyncio.sleep(1.0)
             idle[server.name] = server.rss()
             server.peak_rss = 0
-            await load(server, body, 8, 1.0)  # warm-up, not reported
+            await load(server, body, 8, 1.0, event)  # warm-up, not reported
             results[server.name] = {}
             for c in concurrencies:
-                results[server.name][c] = await load(server, body, c, args.seconds)
+                results[server.name][c] = await load(server, body, c, args.seconds, event)
             server.stop()
     finally:
         for server in servers:

@@ -183,19 +183,27 @@ class Forge(abc.ABC):
     async def get_release(self, repo: RepoRef, tag: str) -> Release | None: ...
 
     @abc.abstractmethod
-    async def find_comment(self, repo: RepoRef, number: int, marker: str) -> Comment | None:
-        """The comment on a PR/MR or issue whose body carries `marker`, if any."""
+    async def find_comment(self, repo: RepoRef, number: int, marker: str, *,
+                           on_change_request: bool = True) -> Comment | None:
+        """The comment on a PR/MR or issue whose body carries `marker`, if any.
+
+        `on_change_request` says whether `number` is a PR/MR or an issue: GitLab numbers merge
+        requests and issues separately (ReplyTarget.on_change_request); GitHub may ignore it.
+        """
 
     # Writes ----------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def create_comment(self, repo: RepoRef, number: int, body: str) -> Comment: ...
+    async def create_comment(self, repo: RepoRef, number: int, body: str, *,
+                             on_change_request: bool = True) -> Comment: ...
 
     @abc.abstractmethod
-    async def upsert_comment(self, repo: RepoRef, number: int, marker: str, body: str) -> Comment:
+    async def upsert_comment(self, repo: RepoRef, number: int, marker: str, body: str, *,
+                             on_change_request: bool = True) -> Comment:
         """Edit the comment carrying `marker` (a hidden HTML comment), or create it."""
 
     @abc.abstractmethod
-    async def react(self, repo: RepoRef, number: int, comment_id: int, reaction: str) -> None:
+    async def react(self, repo: RepoRef, number: int, comment_id: int, reaction: str, *,
+                    on_change_request: bool = True) -> None:
         """Add a reaction (`+1`, `eyes`, `rocket`, `confused`) to a comment on a PR/MR or issue."""
 
     @abc.abstractmethod

@@ -68,20 +68,25 @@ class DryRunForge(Forge):
     async def get_release(self, repo, tag):
         return await self.inner.get_release(repo, tag) if self.inner else None
 
-    async def find_comment(self, repo, number, marker):
-        return await self.inner.find_comment(repo, number, marker) if self.inner else None
+    async def find_comment(self, repo, number, marker, *, on_change_request=True):
+        if not self.inner:
+            return None
+        return await self.inner.find_comment(repo, number, marker, on_change_request=on_change_request)
 
-    async def create_comment(self, repo, number, body):
-        return Comment(self._record("create_comment", repo, number=number, body=body), body)
+    async def create_comment(self, repo, number, body, *, on_change_request=True):
+        return Comment(self._record("create_comment", repo, number=number, body=body,
+                                    on_change_request=_only_if_issue(on_change_request)), body)
 
-    async def upsert_comment(self, repo, number, marker, body):
-        existing = await self.find_comment(repo, number, marker)
+    async def upsert_comment(self, repo, number, marker, body, *, on_change_request=True):
+        existing = await self.find_comment(repo, number, marker, on_change_request=on_change_request)
         action = "update_comment" if existing else "create_comment"
-        cid = self._record(action, repo, number=number, marker=marker, body=body)
+        cid = self._record(action, repo, number=number, marker=marker, body=body,
+                           on_change_request=_only_if_issue(on_change_request))
         return Comment(existing.id if existing else cid, body)
 
-    async def react(self, repo, number, comment_id, reaction):
-        self._record("react", repo, number=number, comment_id=comment_id, reaction=reaction)
+    async def react(self, repo, number, comment_id, reaction, *, on_change_request=True):
+        self._record("react", repo, number=number, comment_id=comment_id, reaction=reaction,
+                     on_change_request=_only_if_issue(on_change_request))
 
     async def create_tag(self, repo, name, sha, message):
         self._record("create_tag", repo, name=name, sha=sha, message=message)
@@ -116,3 +121,7 @@ class DryRunForge(Forge):
         self._record("set_deployment_status", repo, deployment=deployment.id, state=state,
                      description=description, log_url=log_url)
 
+
+def _only_if_issue(on_change_request: bool) -> bool | None:
+    """Record `on_change_request=False` (an issue); the usual PR/MR case stays out of the write log."""
+    return None if on_change_request else False

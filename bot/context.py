@@ -86,7 +86,8 @@ class Context:
             return
         if target.repo is not None and target.number is not None:
             body = self.render.for_forge(template, **data)
-            await self.forge_for(target.repo).create_comment(target.repo, target.number, body)
+            await self.forge_for(target.repo).create_comment(target.repo, target.number, body,
+                                                             on_change_request=target.on_change_request)
 
     async def audit(self, decision: str, detail: str | None = None, *, repo: RepoRef | str | None = None) -> None:
         """Record a command or decision: who, what, where, result."""

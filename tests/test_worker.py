@@ -13,7 +13,7 @@ from bot.routing import Router
 from bot.store.tables import audit_log, jobs
 from bot.worker import Worker
 from tests.conftest import make_settings, services_for
-from tests.peers import github_example
+from tests.peers import github_example, gitlab_payload
 
 COMMENT = github_example("issue_comment", "created")
 
@@ -86,6 +86,26 @@ class TestAnswers:
         async with db.connect() as conn:
             [entry] = (await conn.execute(select(audit_log))).mappings().all()
         assert entry["decision"] == "refused" and entry["actor"].startswith("github:")
+        await services.queue.close()
+
+    async def test_answer_on_a_gitlab_issue_goes_to_the_issue(self, db):
+        """A GitLab issue note is answered on that issue, not on the merge request with the same number."""
+        router = Router()
+        from bot.routing import Help
+
+        @router.command("deploy", help=Help("deploy", "/deploy <env>"))
+        async def deploy(ctx):
+            raise CommandError("you may not deploy to production")
+
+        payload = gitlab_payload("comment-issue-event.json")
+        payload["object_attributes"]["note"] = "/deploy production"
+        services = services_for(db, make_settings(), router)
+        await services.queue.enqueue(NewJob("gitlab:n1", "gitlab", "Note Hook", "note.create",
+                                            "gitlab:gitlab-org/gitlab-test", orjson.dumps(payload)))
+        await run_once(services, Worker(services, name="w"))
+        [write] = services.writes.writes
+        assert write.action == "create_comment" and write.data["number"] == payload["issue"]["iid"]
+        assert write.data["on_change_request"] is False
         await services.queue.close()
 
     async def test_forge_refusal_is_explained_without_retry(self, db):

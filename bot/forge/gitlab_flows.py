@@ -18,6 +18,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("shipbot.forge.gitlab")
 
+# On GitLab every deploy is a pipeline: "deployment" (the default everywhere) and "workflow" mean it too.
+METHODS = ("pipeline", "deployment", "workflow")
+# Job statuses that mean "the job runs (or ran) by itself": nothing to play.
+RUNNING = {"pending", "preparing", "running", "success", "scheduled", "waiting_for_resource",
+           "waiting_for_callback"}
+
+
 async def upsert_change_request(forge: GitLabForge, repo: RepoRef, *, branch: str, base: str, title: str,
                                 body: str, files: dict[str, str], message: str) -> ChangeRequest:
     """Point `branch` at one new commit on top of `base` holding `files`; open or update its MR."""
@@ -38,17 +45,17 @@ async def upsert_change_request(forge: GitLabForge, repo: RepoRef, *, branch: st
                for path, text in files.items()]
     # One commit on top of `base`; `force` resets `branch` to it when the branch exists already:
     # https://docs.gitlab.com/ee/api/commits.html#create-a-commit-with-multiple-files-and-actions
-    data = {"branch": branch, "start_branch": base, "force": True, "commit_message": message,
-            "actions": actions}
+    wanted_commit = {"branch": branch, "start_branch": base, "force": True, "commit_message": message,
+                     "actions": actions}
     commit = await forge.run_write(f"commit to {branch} of {repo.path}",
-                                   lambda gl: project_of(gl, repo).commits.create(data).attributes)
+                                   lambda gl: project_of(gl, repo).commits.create(wanted_commit).attributes)
     existing = await forge.find_change_request(repo, branch)
     if existing is None:
-        data = await forge.run_write(f"open a merge request from {branch} in {repo.path}", lambda gl: (
+        created = await forge.run_write(f"open a merge request from {branch} in {repo.path}", lambda gl: (
             project_of(gl, repo).mergerequests.create({
                 "source_branch": branch, "target_branch": base, "title": title, "description": body,
                 "remove_source_branch": True}).attributes))
-        request = change_request(data)
+        request = change_request(created)
     else:
         wanted = (("title", title, existing.title), ("description", body, existing.body),
                   ("target_branch", base, existing.base_ref))
@@ -61,11 +68,6 @@ async def upsert_change_request(forge: GitLabForge, repo: RepoRef, *, branch: st
     # GitLab moves the MR's head to the new commit in the background; report the commit we made.
     return dataclasses.replace(request, head_sha=commit["id"])
 
-
-# On GitLab every deploy is a pipeline: "deployment" (the default everywhere) and "workflow" mean it too.
-METHODS = ("pipeline", "deployment", "workflow")
-# Job statuses that mean "the job runs (or ran) by itself": nothing to play.
-RUNNING = {"pending", "preparing", "running", "success", "waiting_for_resource", "waiting_for_callback"}
 
 
 async def start_pipeline(forge: GitLabForge, repo: RepoRef, *, ref: str, environment: str,
@@ -114,8 +116,9 @@ async def _play(forge: GitLabForge, repo: RepoRef, pipeline: dict, name: str, va
                              f"nothing was deployed.")
         if loop.time() >= deadline:
             # A job waits as `created` until earlier stages finish; `needs: []` makes it playable at once.
-            raise ForgeError(f"Pipeline {url} started, but its job {name!r} was not ready to play within "
-                             f"{forge.manual_job_wait:g} seconds (give it `needs: []`); play it in GitLab.")
+            raise ForgeError(f"Pipeline {url} started, but its job {name!r} was still waiting for earlier "
+                             f"stages after {forge.manual_job_wait:g} seconds; if it is a manual job, give it "
+                             f"`needs: []` or play it in GitLab.")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 2.0)
     # https://docs.gitlab.com/ee/api/jobs.html#run-a-job

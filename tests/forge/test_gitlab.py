@@ -431,6 +431,17 @@ class TestDeployments:
             await forge.create_deployment(REPO, ref="main", environment="staging", inputs=INPUTS,
                                           payload={}, method="pipeline", workflow="deploy")
 
+    async def test_job_waiting_for_earlier_stages(self, recorder, forge):
+        """A job still `created` when the wait is over is explained, and nothing is played."""
+        forge.manual_job_wait = 0.3
+        recorder.on("POST", f"{P}/pipeline", status=201, json=api.pipeline(61))
+        recorder.on("GET", f"{P}/pipelines/61/jobs", json=[
+            api.job(77, "deploy", "created", pipeline_id=61, stage="deploy")])
+        with pytest.raises(ForgeError, match="still waiting for earlier stages.*needs: \\[\\]"):
+            await forge.create_deployment(REPO, ref="main", environment="staging", inputs=INPUTS,
+                                          payload={}, method="pipeline", workflow="deploy")
+        assert not recorder.calls("POST", f"{P}/jobs/77/play")
+
     async def test_pipeline_deploy_status_is_left_to_gitlab(self, recorder, forge):
         """GitLab's pipeline drives its own deployments: no request is sent."""
         await forge.set_deployment_status(REPO, Deployment(61, "staging", "main"), "success")

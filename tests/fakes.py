@@ -112,17 +112,17 @@ class FakeForge(Forge):
     async def get_release(self, repo, tag):
         return self._get(repo, "get_release").releases.get(tag)
 
-    async def find_comment(self, repo, number, marker):
+    async def find_comment(self, repo, number, marker, *, on_change_request=True):
         data = self._get(repo, "find_comment")
         return next((c for c in data.comments.get(number, []) if marker in c.body), None)
 
-    async def create_comment(self, repo, number, body):
-        data = self._write("create_comment", repo, number=number, body=body)
+    async def create_comment(self, repo, number, body, *, on_change_request=True):
+        data = self._write("create_comment", repo, number=number, body=body, on_change_request=on_change_request)
         comment = Comment(next(self._ids), body, "shipbot[bot]")
         data.comments.setdefault(number, []).append(comment)
         return comment
 
-    async def upsert_comment(self, repo, number, marker, body):
+    async def upsert_comment(self, repo, number, marker, body, *, on_change_request=True):
         existing = await self.find_comment(repo, number, marker)
         if existing is None:
             data = self._write("upsert_comment", repo, number=number, marker=marker, body=body, created=True)
@@ -134,7 +134,7 @@ class FakeForge(Forge):
         data.comments[number] = [updated if c.id == existing.id else c for c in data.comments[number]]
         return updated
 
-    async def react(self, repo, number, comment_id, reaction):
+    async def react(self, repo, number, comment_id, reaction, *, on_change_request=True):
         self._write("react", repo, number=number, comment_id=comment_id, reaction=reaction)
 
     async def create_tag(self, repo, name, sha, message):

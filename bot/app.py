@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
 
 import structlog
 from aiohttp import web
@@ -22,7 +23,18 @@ def create_app(settings: Settings, services: Services | None = None, *, workers:
 
     async def lifecycle(app: web.Application):
         own = services is None
-        svc = services or build_services(settings, await open_database(settings.database_url))
+        stack = AsyncExitStack()
+        if services is None:
+            from bot.adapters import open_adapters
+            from bot.writes import WriteLog
+
+            writes = WriteLog()
+            db = await open_database(settings.database_url)
+            stack.push_async_callback(db.dispose)
+            forges, chat = await open_adapters(settings, writes, stack)
+            svc = build_services(settings, db, forges=forges, chat=chat, writes=writes)
+        else:
+            svc = services
         app[SERVICES] = svc
         if settings.slack.enabled:
             from bot.ingress.slack import BOLT, build_bolt  # Slack's libraries load only when configured
@@ -40,7 +52,7 @@ def create_app(settings: Settings, services: Services | None = None, *, workers:
             await asyncio.gather(task, return_exceptions=True)
         await svc.queue.close()
         if own:
-            await svc.db.dispose()
+            await stack.aclose()
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_post("/webhooks/github", _lazy("bot.ingress.github"))

@@ -49,14 +49,24 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     body = orjson.dumps(payload)
     event = normalize(args.source, header, payload, "replay-" + digest_id(args.source, header, body)[7:23])
     # A throwaway database: a replay never touches the service's queue, locks or history.
+    from contextlib import AsyncExitStack
+
+    from bot.adapters import open_adapters
+    from bot.writes import WriteLog
+
+    settings = replace(settings, dry_run=settings.dry_run or not args.send)
     with tempfile.TemporaryDirectory() as tmp:
+        stack = AsyncExitStack()
         db = await open_database(f"sqlite+aiosqlite:///{tmp}/replay.db")
-        services = build_services(replace(settings, dry_run=not args.send), db)
+        writes = WriteLog()
+        forges, chat = await open_adapters(settings, writes, stack)
+        services = build_services(settings, db, forges=forges, chat=chat, writes=writes)
         routes = services.router.routes(event)
         print(f"event: {event.source} {event.name} repo={event.repo or '-'} actor={event.actor.login if event.actor else '-'}")
         if not routes:
             print(f"no handler takes {event.name}: shipbot would answer 200 and ignore it")
             await db.dispose()
+            await stack.aclose()
             return 0
         print("handlers: " + ", ".join(r.key for r in routes))
         if any(getattr(f, "offline", False) for f in services.forges.values()):
@@ -69,6 +79,7 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
         job_row = await services.queue.get(1)
         await services.queue.close()
         await db.dispose()
+        await stack.aclose()
     writes = services.writes.writes
     print(f"{len(writes)} write(s) {'sent' if args.send else 'that would be sent'}:")
     for w in writes:

@@ -41,9 +41,10 @@ def default_router() -> Router:
 
 
 def build_services(settings: Settings, db: Database, *, router: Router | None = None,
-                   forges: Mapping[str, Forge] | None = None, chat: Chat | None = None) -> Services:
+                   forges: Mapping[str, Forge] | None = None, chat: Chat | None = None,
+                   writes: WriteLog | None = None) -> Services:
     """Wire the services; without real adapters every write is recorded (dry-run)."""
-    writes = WriteLog()
+    writes = writes if writes is not None else WriteLog()
     if forges is None:
         forges = {name: DryRunForge(name, None, writes) for name in ("github", "gitlab")}
     if chat is None:

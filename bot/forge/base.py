@@ -37,6 +37,10 @@ class RateLimited(TransientError):
     """Primary or secondary rate limit: retry after `retry_after` seconds."""
 
 
+class Unsupported(ForgeError):
+    """This forge (or this adapter) has no such feature; the message names it."""
+
+
 # Permission levels, lowest first; GitLab access levels map onto the same words.
 PERMISSIONS = ("none", "read", "triage", "write", "maintain", "admin")
 
@@ -131,6 +135,37 @@ class Deployment:
     sha: str | None = None
     url: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file bundle a CI run uploaded (a GitHub Actions artifact, a GitLab job's artifacts)."""
+
+    id: int | str
+    name: str
+    size: int | None = None  # bytes, when the forge says
+    expired: bool = False
+    run_id: int | None = None
+    url: str | None = None  # API download URL; only ever fetched from the forge's own API host
+
+
+@dataclass(frozen=True)
+class HookDelivery:
+    """One webhook delivery the forge made to shipbot (GitHub App hook deliveries)."""
+
+    id: int | str
+    guid: str  # the delivery id shipbot saw (X-GitHub-Delivery); shared by redeliveries
+    event: str
+    action: str | None
+    status_code: int  # what shipbot answered; 0 when the forge could not connect
+    delivered_at: str  # ISO 8601
+    redelivery: bool = False
+    repository_id: int | None = None
+    installation_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status_code < 300
 
 
 class Forge(abc.ABC):
@@ -235,3 +270,24 @@ class Forge(abc.ABC):
     @abc.abstractmethod
     async def set_deployment_status(self, repo: RepoRef, deployment: Deployment, state: str, *,
                                     description: str = "", log_url: str | None = None) -> None: ...
+
+    # Optional features: not abstract, so an adapter without them still works --------------------
+    async def list_annotations(self, repo: RepoRef, check: Check) -> list[dict[str, Any]]:
+        """The check's annotations as dicts with path, start_line, end_line, level, title, message."""
+        raise Unsupported(f"{self.name} has no check annotations")
+
+    async def list_artifacts(self, repo: RepoRef, run_id: int) -> list[Artifact]:
+        """The artifacts a CI run (GitHub workflow run, GitLab pipeline) uploaded."""
+        raise Unsupported(f"shipbot cannot list CI artifacts on {self.name} yet")
+
+    async def download_artifact(self, repo: RepoRef, artifact: Artifact) -> bytes:
+        """The artifact's archive (a zip on GitHub), whole."""
+        raise Unsupported(f"shipbot cannot download CI artifacts from {self.name} yet")
+
+    async def list_deliveries(self, *, since: str | None = None, limit: int = 500) -> list[HookDelivery]:
+        """The forge's recent webhook deliveries to shipbot, newest first, back to `since` (ISO 8601)."""
+        raise Unsupported(f"{self.name} does not list its webhook deliveries to shipbot")
+
+    async def redeliver(self, delivery_id: int | str) -> None:
+        """Ask the forge to send a delivery (a HookDelivery.id) again."""
+        raise Unsupported(f"{self.name} cannot redeliver webhooks on request")

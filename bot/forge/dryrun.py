@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bot.forge.base import ChangeRequest, Check, Comment, Deployment, Forge, NotFound, Release, Tag
+from bot.forge.base import (Artifact, ChangeRequest, Check, Comment, Deployment, Forge, NotFound, Release,
+                            Tag)
 from bot.sansio.events import RepoRef
 from bot.writes import WriteLog
 
@@ -73,6 +74,20 @@ class DryRunForge(Forge):
             return None
         return await self.inner.find_comment(repo, number, marker, on_change_request=on_change_request)
 
+    async def list_annotations(self, repo, check: Check):
+        return await self.inner.list_annotations(repo, check) if self.inner else list(check.annotations)
+
+    async def list_artifacts(self, repo, run_id):
+        return await self.inner.list_artifacts(repo, run_id) if self.inner else []
+
+    async def download_artifact(self, repo, artifact: Artifact):
+        if self.inner:
+            return await self.inner.download_artifact(repo, artifact)
+        raise NotFound(f"cannot download artifact {artifact.name!r} of {repo} without credentials")
+
+    async def list_deliveries(self, *, since=None, limit=500):
+        return await self.inner.list_deliveries(since=since, limit=limit) if self.inner else []
+
     async def create_comment(self, repo, number, body, *, on_change_request=True):
         return Comment(self._record("create_comment", repo, number=number, body=body,
                                     on_change_request=_only_if_issue(on_change_request)), body)
@@ -120,6 +135,9 @@ class DryRunForge(Forge):
     async def set_deployment_status(self, repo, deployment: Deployment, state, *, description="", log_url=None):
         self._record("set_deployment_status", repo, deployment=deployment.id, state=state,
                      description=description, log_url=log_url)
+
+    async def redeliver(self, delivery_id):
+        self.writes.record(self.name, "redeliver", delivery_id=delivery_id)
 
 
 def _only_if_issue(on_change_request: bool) -> bool | None:

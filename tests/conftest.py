@@ -23,6 +23,8 @@ SECRETS = {
 }
 PG_ADMIN_DSN = os.environ.get("SHIPBOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
+# GitHub's OpenAPI description served by Prism: the `prism` and `github_api` fixtures.
+pytest_plugins = ("tests.prism",)
 
 
 def make_settings(db_url: str = "sqlite:///unused.db", **env: str) -> Settings:

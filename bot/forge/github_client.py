@@ -74,7 +74,7 @@ def check_api_url(url: str, base_url: str) -> str:
     if same and (not prefix or u.path == prefix or u.path.startswith(prefix + "/")):
         return url
     raise ForgeError(f"shipbot refused to call {origin(url)}: it only sends requests to the GitHub API "
-                     f"configured in GITHUB_API_URL ({base_url})")
+                     f"configured in GITHUB_API_URL ({origin(base_url)}{b.path})")
 
 
 class _Transport(gidgethub.aiohttp.GitHubAPI):

@@ -84,13 +84,14 @@ class TestRetries:
         """A GET that times out once is tried again."""
         recorder.on("GET", "/repos/octo/hello", json={"default_branch": "main"})
         recorder.on("GET", "/repos/octo/hello", json={"default_branch": "late"}, delay=1.0, times=1)
-        assert await make(timeout=0.3).default_branch(REPO) == "main"
+        assert await make(timeout=0.5).default_branch(REPO) == "main"
 
     async def test_timeouts(self, make, recorder):
         """A GET that never answers in time is ForgeUnavailable saying so."""
-        recorder.on("GET", "/repos/octo/hello", json={}, delay=1.0)
+        recorder.on("GET", "/repos/octo/hello", json={}, delay=0.6)
         with pytest.raises(ForgeUnavailable, match="did not answer within 0.2 s"):
             await make(timeout=0.2, retry_delays=(0.0,)).default_branch(REPO)
+        assert len(recorder.requests) == 2
 
     async def test_connection_refused(self, make, recorder):
         """A refused connection is ForgeUnavailable naming the host, not the token."""
@@ -136,6 +137,19 @@ class TestRateLimits:
         recorder.on("POST", r".*/comments", status=403, json={"message": "Resource not accessible by integration"})
         with pytest.raises(PermissionDenied, match="Resource not accessible by integration"):
             await make().create_comment(REPO, 1, "hi")
+
+
+class TestErrors:
+    @pytest.mark.parametrize("status, kind", [(400, ForgeError), (401, PermissionDenied), (403, PermissionDenied),
+                                              (404, ForgeError), (409, Conflict), (410, ForgeError),
+                                              (422, Conflict), (500, ForgeUnavailable), (502, ForgeUnavailable)])
+    async def test_plain_words(self, make, recorder, status, kind):
+        """Every answer maps to the right error, says what shipbot tried, and never carries the token."""
+        recorder.on("POST", r".*/releases", status=status, json={"message": "Nope"})
+        with pytest.raises(kind) as caught:
+            await make().create_release(REPO, "v1.0.0", "1.0.0", "notes")
+        assert "create release v1.0.0 in octo/hello" in caught.value.message
+        assert TOKEN not in caught.value.message and TOKEN not in str(caught.value)
 
 
 class TestAppAuth:

@@ -161,8 +161,9 @@ class GitHubForge(Forge):
         return await self.create_comment(repo, number, body)
 
     async def react(self, repo, number, comment_id, reaction):
+        what = f"react to comment {comment_id} on #{number} of {repo.path}"
         await self._send("POST", repo, f"/issues/comments/{int(comment_id)}/reactions",
-                         {"content": gm.reaction(reaction)}, f"react to comment {comment_id} on #{number} of {repo.path}")
+                         {"content": gm.reaction(reaction)}, what)
 
     async def create_tag(self, repo, name, sha, message):
         # An annotated tag is a tag object plus a ref: https://docs.github.com/en/rest/git/tags
@@ -261,13 +262,15 @@ class GitHubForge(Forge):
             data["return_run_details"] = True  # github.com answers with the run; Enterprise Server does not
         made = await self._send("POST", repo, f"/actions/workflows/{q(workflow)}/dispatches", data,
                                 f"start workflow {workflow} on {ref} in {repo.path}")
+        # Not a GitHub deployment: a string id ("run:<workflow run id>") keeps it apart from one.
         run = made if isinstance(made, dict) else {}
-        rid = run.get("workflow_run_id") or f"dispatch:{inputs.get('shipbot_request_id', '')}"
+        rid = f"run:{run['workflow_run_id']}" if run.get("workflow_run_id") else \
+            f"dispatch:{inputs.get('shipbot_request_id', '')}"
         return Deployment(rid, environment, ref, inputs.get("sha"), run.get("html_url"), merged)
 
     async def set_deployment_status(self, repo, deployment, state, *, description="", log_url=None):
-        if not isinstance(deployment.id, int):
-            return  # a workflow dispatch has no GitHub deployment: its run reports on itself
+        if not str(deployment.id).isdigit():
+            return  # a workflow dispatch ("run:…", "dispatch:…") has no GitHub deployment: its run reports itself
         state = gm.deployment_state(state)
         data = {"state": state, "description": description[:140]} | ({"log_url": log_url} if log_url else {})
         await self._send("POST", repo, f"/deployments/{deployment.id}/statuses", data,

@@ -316,7 +316,7 @@ class TestDeployments:
         call = github_api.calls[0]
         assert call.path == "/repos/octo/hello/actions/workflows/deploy.yml/dispatches"
         assert call.body == {"ref": "main", "inputs": self.INPUTS, "return_run_details": True}
-        assert made.id == call.answer["workflow_run_id"]
+        assert made.id == f"run:{call.answer['workflow_run_id']}" and made.url == call.answer["html_url"]
 
     async def test_workflow_without_name(self, github_api):
         """method workflow with no workflow named says which key to set."""
@@ -333,9 +333,12 @@ class TestDeployments:
         assert call.body == {"state": "failure", "description": "x" * 140, "log_url": "https://ci.example/17"}
 
     async def test_status_of_dispatch(self, github_api):
-        """A workflow dispatch has no GitHub deployment to update."""
-        await github_api.forge().set_deployment_status(REPO, Deployment("dispatch:r-1", "staging", "main"), "success")
-        assert github_api.calls == []
+        """A workflow dispatch has no GitHub deployment to update; an id read back as text still is one."""
+        forge = github_api.forge()
+        for rid in ("dispatch:r-1", "run:30"):
+            await forge.set_deployment_status(REPO, Deployment(rid, "staging", "main"), "success")
+        await forge.set_deployment_status(REPO, Deployment("17", "staging", "main"), "success")
+        assert [c.path for c in github_api.calls] == ["/repos/octo/hello/deployments/17/statuses"]
 
 
 class TestArtifacts:

@@ -136,7 +136,7 @@ class GitHubForge(Forge):
         except NotFound:
             return None
 
-    async def find_comment(self, repo, number, marker):
+    async def find_comment(self, repo, number, marker, *, on_change_request=True):
         me = await self.client.login()
 
         def ours(c: dict) -> bool:
@@ -145,12 +145,12 @@ class GitHubForge(Forge):
         found = await self._list(repo, f"/issues/{int(number)}/comments", until=ours)
         return next((gm.comment(c) for c in found if ours(c)), None)
 
-    # Writes --------------------------------------------------------------------------------------
-    async def create_comment(self, repo, number, body):
+    # Writes (on_change_request changes nothing: GitHub numbers PRs and issues in one sequence) ----
+    async def create_comment(self, repo, number, body, *, on_change_request=True):
         return gm.comment(await self._send("POST", repo, f"/issues/{int(number)}/comments", {"body": body},
                                          f"comment on #{number} of {repo.path}"))
 
-    async def upsert_comment(self, repo, number, marker, body):
+    async def upsert_comment(self, repo, number, marker, body, *, on_change_request=True):
         existing = await self.find_comment(repo, number, marker)
         if existing:
             try:
@@ -160,7 +160,7 @@ class GitHubForge(Forge):
                 pass  # deleted since we found it: write it again
         return await self.create_comment(repo, number, body)
 
-    async def react(self, repo, number, comment_id, reaction):
+    async def react(self, repo, number, comment_id, reaction, *, on_change_request=True):
         what = f"react to comment {comment_id} on #{number} of {repo.path}"
         await self._send("POST", repo, f"/issues/comments/{int(comment_id)}/reactions",
                          {"content": gm.reaction(reaction)}, what)

@@ -24,6 +24,10 @@ async def open_adapters(settings: Settings, writes: WriteLog, stack: AsyncExitSt
     """
     session = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)))
     real: dict[str, Forge] = {}
+    if settings.github.can_write:
+        from bot.forge.github import GitHubForge
+
+        real["github"] = GitHubForge(session, settings.github)
     if settings.gitlab.can_write:
         from bot.forge.gitlab import GitLabForge  # python-gitlab loads only when GitLab is configured
 

@@ -117,6 +117,7 @@ class Worker:
             except Exception as exc:
                 await queue.fail(job, self.name, f"stored payload cannot be read: {exc!r}", retry_after=None)
                 return
+            self._remember_installation(event)
             errors: list[str] = []
             retry_after: float | None = None
             for route in services.router.routes(event):
@@ -143,6 +144,13 @@ class Worker:
                 metrics.job_latency.observe(max(0.0, time.time() - job.created_at))
         finally:
             heartbeat.cancel()
+
+    def _remember_installation(self, event) -> None:
+        """A GitHub App event names its installation: saves looking it up before the first API call."""
+        forge = self.services.forges.get("github")
+        forge = getattr(forge, "inner", None) or forge
+        if event.installation_id and event.repo and hasattr(forge, "remember_installation"):
+            forge.remember_installation(event.repo, event.installation_id)
 
     async def _run_handler(self, ctx: Context, route) -> tuple[str, str | None, float | None]:
         """Run one handler in isolation. Returns (outcome, retryable error, retry-after)."""

@@ -7,6 +7,7 @@ from bot.adapters import open_adapters
 from bot.chat.base import RecordingChat
 from bot.chat.slack import SlackChat
 from bot.forge.dryrun import DryRunForge
+from bot.forge.github import GitHubForge
 from bot.forge.gitlab import GitLabForge
 from bot.writes import WriteLog
 from tests.conftest import make_settings
@@ -17,11 +18,17 @@ SLACK = {"SLACK_SIGNING_SECRET": "s", "SLACK_BOT_TOKEN": "xoxb-test"}
 
 class TestChoice:
     async def test_credentials_give_real_adapters(self):
-        """With credentials and no dry-run, GitLab and Slack get their real clients."""
+        """With credentials and no dry-run, GitLab and Slack get their real clients; GitHub without any records."""
         async with AsyncExitStack() as stack:
             forges, chat = await open_adapters(make_settings(**GITLAB, **SLACK), WriteLog(), stack)
             assert isinstance(forges["gitlab"], GitLabForge) and isinstance(chat, SlackChat)
             assert isinstance(forges["github"], DryRunForge) and forges["github"].offline
+
+    async def test_github_token(self):
+        """A GitHub token gives the real GitHub adapter."""
+        async with AsyncExitStack() as stack:
+            forges, _ = await open_adapters(make_settings(GITHUB_TOKEN="ghp-test"), WriteLog(), stack)
+            assert isinstance(forges["github"], GitHubForge)
 
     async def test_dry_run_reads_through_real_client_and_records_writes(self):
         """SHIPBOT_DRY_RUN keeps the real client for reads and records every write."""

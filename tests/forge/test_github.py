@@ -16,6 +16,7 @@ from bot.forge.base import (PERMISSIONS, Artifact, ChangeRequest, Check, Comment
                             ForgeError, ForgeUnavailable, HookDelivery, NotFound, PermissionDenied, Release, Tag,
                             Unsupported)
 from bot.sansio.events import RepoRef
+from tests.peers import github_example
 
 REPO = RepoRef("github", "octo/hello")
 SHA = "a" * 40
@@ -249,7 +250,8 @@ class TestChangeRequests:
     async def test_upsert_change_request_updates_open_pr(self, github_api):
         """An open PR from the branch is edited (title, body, base) instead of opening another."""
         def ours(found):
-            pr = found[0]
+            # Prism may answer with a generated (possibly empty) list; fall back to GitHub's documented PR.
+            pr = found[0] if found else github_example("pull_request", "opened")["pull_request"]
             repo = {**pr["base"]["repo"], "full_name": "octo/hello"}
             return [{**pr, "state": "open", "head": {**pr["head"], "ref": "shipbot/release", "repo": repo},
                      "base": {**pr["base"], "repo": repo}}]

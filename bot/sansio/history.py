@@ -9,7 +9,7 @@ Three rules sit between "the commits git lists" and "what was released":
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.sansio.commits import (
     PR_SUFFIX_RE, Commit, ParsedCommit, ParseError, parse_commit, squashed_commits)
@@ -57,16 +57,21 @@ class History:
 def collect_changes(commits: Sequence[Commit], *, squash_bullets: bool = False) -> History:
     """Parse `commits` (newest first, as `git log` lists them) into a release's changes."""
     results = [parse_commit(commit) for commit in commits]
-    owner = _merge_owners(commits, results)
+    merged_by = _merge_owners(commits, results)
+    by_sha = {result.sha: result for result in results}
     folded: dict[str, list[ParsedCommit]] = {}
-    for result in results:
-        if isinstance(result, ParsedCommit) and result.sha in owner:
-            folded.setdefault(owner[result.sha], []).append(result)
     changes: list[Change] = []
     unparsed: list[ParseError] = []
-    for result in results:
-        if result.sha in owner:
+    merges = [by_sha.get(merged_by.get(result.sha, "")) for result in results]
+    for result, merge in zip(results, merges):
+        if isinstance(merge, ParsedCommit) and isinstance(result, ParsedCommit):
+            folded.setdefault(merge.sha, []).append(result)  # into the merged PR/MR's entry
+    for result, merge in zip(results, merges):
+        if isinstance(merge, ParsedCommit):
             continue
+        if merge is not None and result.pr is None and not result.commit.is_merge:
+            # Listed on its own (the PR title is free text) but still linked to its PR.
+            result = replace(result, pr=merge.pr)
         bullets = squashed_commits(result.commit, result.pr) if squash_bullets else ()
         if isinstance(result, ParsedCommit):
             members = tuple(folded.get(result.sha, ())) + bullets
@@ -82,7 +87,7 @@ def collect_changes(commits: Sequence[Commit], *, squash_bullets: bool = False) 
 
 def _merge_owners(commits: Sequence[Commit], results: Sequence[ParsedCommit | ParseError],
                   ) -> dict[str, str]:
-    """Map each commit a PR/MR merge brought in to that merge's sha.
+    """Map each commit a PR/MR merge commit brought in to that merge's sha.
 
     Walk the first-parent chain oldest first; a merge owns what its other parents reach that
     no earlier commit on the chain reached. Linear in the size of the range.
@@ -90,7 +95,7 @@ def _merge_owners(commits: Sequence[Commit], results: Sequence[ParsedCommit | Pa
     by_sha = {commit.sha: commit for commit in commits}
     if len(by_sha) == len(commits) and not any(commit.is_merge for commit in commits):
         return {}
-    grouped = {r.sha for r in results if isinstance(r, ParsedCommit) and r.commit.is_merge}
+    requests = {r.sha for r in results if r.commit.is_merge and r.pr is not None}
     parents_seen = {parent for commit in commits for parent in commit.parents}
     tips = [commit.sha for commit in commits if commit.sha not in parents_seen]
     seen: set[str] = set()
@@ -110,7 +115,7 @@ def _merge_owners(commits: Sequence[Commit], results: Sequence[ParsedCommit | Pa
                 if current in seen or current not in by_sha:
                     continue
                 seen.add(current)
-                if sha in grouped:
+                if sha in requests:
                     owner[current] = sha
                 stack.extend(by_sha[current].parents)
     return owner

@@ -98,12 +98,13 @@ class Reason:
         return f"{self.sha[:7]} {self.subject} → {self.bump.label}{note}"
 
 
-def commit_bump(parsed: ParsedCommit, types: Mapping[str, Bump]) -> Bump:
+def commit_bump(parsed: ParsedCommit, types: Mapping[str, Bump], *, breaking: bool = True) -> Bump:
     """The bump one commit asks for: major when breaking, else what `types` maps it to.
 
-    A `type(scope)` key (e.g. `chore(deps): patch`) wins over the bare type.
+    A `type(scope)` key (e.g. `chore(deps): patch`) wins over the bare type. With
+    `breaking=False` only the type counts (to choose a changelog section).
     """
-    if parsed.breaking:
+    if breaking and parsed.breaking:
         return Bump.MAJOR
     if parsed.scope is not None:
         scoped = types.get(f"{parsed.type}({parsed.scope.lower()})")
@@ -201,6 +202,7 @@ class ReleasePlan:
     bump: str  # major | minor | patch | prerelease | none
     history: History
     reasons: tuple[Reason, ...]
+    commits: tuple[Commit, ...] = ()  # the range as given, newest first
 
 
 def plan_release(state: TagState, commits: Sequence[Commit], settings: ReleaseSettings, *,
@@ -226,7 +228,7 @@ def plan_release(state: TagState, commits: Sequence[Commit], settings: ReleaseSe
         current=latest, current_tag=state.latest[0] if state.latest else None,
         base_tag=state.latest_final[0] if state.latest_final else None,
         next=version, next_tag=settings.tags.format(version) if version else None,
-        bump=label, history=history, reasons=reasons)
+        bump=label, history=history, reasons=reasons, commits=tuple(commits))
 
 
 def _initial_label(version: Version) -> str:

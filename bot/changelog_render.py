@@ -1,0 +1,39 @@
+"""Render release notes to Markdown with the jinja2 templates in templates/.
+
+Our own templates run in a plain Environment; a template the repository supplies
+(`release.changelog_template`) runs in a SandboxedEnvironment, since its author is not us
+(https://jinja.palletsprojects.com/en/3.1.x/sandbox/). Both see the same context:
+`release` (ReleaseNotes) and `links` (ForgeLinks or None), and can import our macros.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.sansio.changelog import ReleaseNotes
+from bot.sansio.forge_links import ForgeLinks
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+DEFAULT_TEMPLATE = "changelog.md.j2"
+
+
+@functools.cache
+def environment(sandboxed: bool = False) -> Environment:
+    """The jinja2 environment over templates/; sandboxed for repository-supplied templates."""
+    kind = SandboxedEnvironment if sandboxed else Environment
+    # Markdown, not HTML: no autoescape. StrictUndefined turns a typo into an error, not a gap.
+    return kind(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
+                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render_release_notes(notes: ReleaseNotes, links: ForgeLinks | None = None, *,
+                         template: str | None = None) -> str:
+    """Markdown for one release; `template` is the text of a repository's own template."""
+    if template is None:
+        compiled = environment().get_template(DEFAULT_TEMPLATE)
+    else:
+        compiled = environment(sandboxed=True).from_string(template)
+    return compiled.render(release=notes, links=links).strip("\n") + "\n"

@@ -1,0 +1,214 @@
+"""Run `shipbot next-version`, `shipbot changelog` and `shipbot release` on a local checkout.
+
+bot/cli.py parses the flags (DESIGN.md §1) and calls the *_main functions with the
+Namespace; `python -m bot.release_cli …` does the same on its own. Only git, the sansio core,
+jinja2 and tomlkit are imported, and the last two only when needed: the commands start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+
+from bot.git import Git, GitError
+from bot.release_local import (
+    build_notes, links_for, load_settings, notes_range, plan_local, repo_template,
+    today, version_file_edits)
+from bot.sansio.changelog import build_release_notes, has_section, prepend_section
+from bot.sansio.commits import ParsedCommit
+from bot.sansio.release_config import ReleaseConfigError
+from bot.sansio.versioning import ReleasePlan
+
+USER_ERRORS = (GitError, ReleaseConfigError, ValueError, OSError)
+
+
+def next_version_main(args: argparse.Namespace) -> int:
+    """Print the next version (or nothing when no release is due); --json for the details."""
+    return _guarded("next-version", _next_version, args)
+
+
+def changelog_main(args: argparse.Namespace) -> int:
+    """Print the release notes of a range, or prepend them to --output FILE."""
+    return _guarded("changelog", _changelog, args)
+
+
+def release_main(args: argparse.Namespace) -> int:
+    """Edit version files and changelog, commit and tag the next release (--dry-run: only say)."""
+    return _guarded("release", _release, args)
+
+
+def _guarded(command: str, run, args: argparse.Namespace) -> int:
+    try:
+        return run(args)
+    except USER_ERRORS as error:  # a user's mistake or a git refusal: one clear line, exit 1
+        print(f"shipbot {command}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def _checkout(args: argparse.Namespace, **overrides):
+    git = Git(args.repo or ".")
+    root = git.toplevel()
+    return Git(root), root, load_settings(root, **overrides)
+
+
+def _next_version(args: argparse.Namespace) -> int:
+    git, _, settings = _checkout(args, tag_format=args.tag_format, paths=args.path)
+    plan = plan_local(git, settings, args.rev or "HEAD", pre=args.pre)
+    if args.json:
+        print(json.dumps(plan_json(plan), ensure_ascii=False, indent=2))
+    elif plan.next is not None:
+        print(plan.next)
+    return 0
+
+
+def plan_json(plan: ReleasePlan) -> dict:
+    """The --json document of DESIGN.md: current, next, bump, commits and reasons."""
+    parsed: dict[str, ParsedCommit] = {}
+    for commit in (*plan.history.parsed(), *(c for pair in plan.history.cancelled for c in pair)):
+        parsed.setdefault(commit.sha, commit)
+    commits = []
+    for commit in plan.commits:
+        found = parsed.get(commit.sha)
+        commits.append({
+            "sha": commit.sha, "subject": commit.subject,
+            "type": found.type if found else None, "scope": found.scope if found else None,
+            "breaking": found.breaking if found else False})
+    return {
+        "current": str(plan.current) if plan.current else None,
+        "next": str(plan.next) if plan.next else None,
+        "bump": plan.bump,
+        "commits": commits,
+        "reasons": [str(reason) for reason in plan.reasons],
+    }
+
+
+def _changelog(args: argparse.Namespace) -> int:
+    from bot.changelog_render import render_release_notes  # jinja2: only for notes
+
+    git, root, settings = _checkout(args)
+    span = notes_range(git, settings, args.from_ref, args.to_ref)
+    notes = build_notes(git, settings, span, today(os.environ))
+    text = render_release_notes(notes, links_for(git, settings), template=repo_template(root, settings))
+    _report_unparsed(notes.unparsed)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output)
+    existing = path.read_bytes().decode("utf-8") if path.exists() else ""
+    if notes.version and has_section(existing, notes.version):
+        print(f"{path} already has a section for {notes.version}; left as it is", file=sys.stderr)
+        return 0
+    path.write_bytes(prepend_section(existing, text).encode("utf-8"))
+    return 0
+
+
+def _report_unparsed(unparsed) -> None:
+    if unparsed:
+        shown = ", ".join(f"{e.sha[:7]} {e.commit.subject!r}" for e in unparsed[:5])
+        more = f" and {len(unparsed) - 5} more" if len(unparsed) > 5 else ""
+        print(f"note: {len(unparsed)} commit(s) are not Conventional Commits and are left out: "
+              f"{shown}{more}", file=sys.stderr)
+
+
+def _release(args: argparse.Namespace) -> int:
+    from bot.changelog_render import render_release_notes
+    from bot.versionfiles import FileEdit, apply_edit
+
+    git, root, settings = _checkout(args)
+    plan = plan_local(git, settings)
+    if plan.next is None:
+        since = f"since {plan.current_tag}" if plan.current_tag else "yet"
+        print(f"No release due: no commit {since} asks for one (see `shipbot next-version --json`).")
+        return 0
+    version, tag = str(plan.next), plan.next_tag
+    notes = build_release_notes(plan.history, settings, version=version, tag=tag,
+                                previous_tag=plan.base_tag, date=today(os.environ))
+    text = render_release_notes(notes, links_for(git, settings), template=repo_template(root, settings))
+    edits = version_file_edits(root, settings, version)
+    if settings.changelog:
+        path = root / settings.changelog
+        existing = path.read_bytes().decode("utf-8") if path.exists() else ""
+        if not has_section(existing, version):
+            edits.append(FileEdit(path, "", existing, prepend_section(existing, text)))
+    message = f"chore(release): {version}"
+    branch = git.current_branch()
+    wrong_branch = bool(settings.branches) and branch not in settings.branches
+    if args.dry_run:
+        _print_dry_run(plan, edits, root, message, text, wrong_branch, branch, settings)
+        return 0
+    if wrong_branch:
+        raise GitError(f"releases are cut from {', '.join(settings.branches)}, not from {branch}")
+    dirty = git.dirty_files()
+    if dirty:
+        raise GitError(f"uncommitted changes in {', '.join(dirty[:5])}; commit or stash them first")
+    for edit in edits:
+        apply_edit(edit)
+    if edits:
+        git.commit_files([str(edit.path.relative_to(root)) for edit in edits], message)
+    git.create_tag(tag, text)
+    sha = git.resolve("HEAD")
+    print(f"Released {tag} at {sha[:7]}: {len(edits)} file(s) edited, annotated tag created."
+          f"\nNothing was pushed; to publish: git push --follow-tags")
+    return 0
+
+
+def _print_dry_run(plan, edits, root, message, notes, wrong_branch, branch, settings) -> None:
+    current = plan.current_tag or "no release yet"
+    print(f"Would release {plan.next_tag} ({plan.bump}; current {current})")
+    if wrong_branch:
+        print(f"Warning: releases are cut from {', '.join(settings.branches)}, not from {branch}")
+    print("Because:")
+    for reason in plan.reasons or ("(first release: the initial version)",):
+        print(f"  {reason}")
+    for edit in edits:
+        name = str(edit.path.relative_to(root))
+        if edit.old_version:
+            print(f"Would edit {name} ({edit.old_version} → {plan.next}):")
+            diff = difflib.unified_diff(edit.before.splitlines(keepends=True),
+                                        edit.after.splitlines(keepends=True),
+                                        f"a/{name}", f"b/{name}", n=1)
+            sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+        else:
+            print(f"Would prepend the release notes below to {name}")
+    print(f"Would commit those edits as {message!r}" if edits else "Would commit nothing")
+    print(f"Would create the annotated tag {plan.next_tag} (nothing is pushed)\n")
+    print("Release notes:\n")
+    sys.stdout.write(notes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The three commands with DESIGN.md's flags, for `python -m bot.release_cli`."""
+    parser = argparse.ArgumentParser(prog="shipbot", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    nv = commands.add_parser("next-version", help="next version from Conventional Commits")
+    nv.add_argument("--repo", default=".")
+    nv.add_argument("--rev", default="HEAD")
+    nv.add_argument("--tag-format", dest="tag_format")
+    nv.add_argument("--path", action="append")
+    nv.add_argument("--pre")
+    nv.add_argument("--json", action="store_true")
+    nv.set_defaults(main=next_version_main)
+    cl = commands.add_parser("changelog", help="Markdown release notes for a range")
+    cl.add_argument("--repo", default=".")
+    cl.add_argument("--from", dest="from_ref")
+    cl.add_argument("--to", dest="to_ref")
+    cl.add_argument("--output")
+    cl.set_defaults(main=changelog_main)
+    rl = commands.add_parser("release", help="tag, notes and file edits of the next release")
+    rl.add_argument("--repo", default=".")
+    rl.add_argument("--dry-run", dest="dry_run", action="store_true")
+    rl.set_defaults(main=release_main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bot.release_cli`."""
+    args = build_parser().parse_args(argv)
+    return args.main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

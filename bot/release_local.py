@@ -1,0 +1,160 @@
+"""Plan a release of a local checkout: config, tags, commits, notes and file edits.
+
+The glue between git (bot.git), the pure release logic (bot.sansio) and the files of the
+working tree. The CLI calls it; nothing here prints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.git import Git
+from bot.sansio.changelog import ReleaseNotes, build_release_notes
+from bot.sansio.forge_links import ForgeLinks, forge_links
+from bot.sansio.history import collect_changes
+from bot.sansio.release_config import ReleaseConfigError, ReleaseSettings, release_settings
+from bot.sansio.versioning import ReleasePlan, plan_release, release_tags
+
+if TYPE_CHECKING:
+    from bot.versionfiles import FileEdit
+
+CONFIG_FILES = (".shipbot.yml", ".github/shipbot.yml")
+
+
+def load_settings(root: Path, *, tag_format: str | None = None,
+                  paths: Sequence[str] | None = None) -> ReleaseSettings:
+    """The `release:` settings of the checkout at `root`, with command-line overrides."""
+    mapping: Mapping[str, object] | None = None
+    for name in CONFIG_FILES:
+        path = root / name
+        if path.is_file():
+            import yaml  # only when there is a file: the CLI must start fast without one
+
+            try:
+                data = yaml.load(path.read_text(encoding="utf-8"),
+                                 Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            except yaml.YAMLError as error:
+                raise ReleaseConfigError(f"{name}: not valid YAML ({error})") from None
+            if data is not None and not isinstance(data, Mapping):
+                raise ReleaseConfigError(f"{name}: expected a mapping at the top level")
+            mapping = (data or {}).get("release")
+            break
+    settings = release_settings(mapping)
+    if tag_format is not None:
+        settings = replace(settings, tag_format=release_settings({"tag_format": tag_format}).tag_format)
+    if paths:
+        settings = replace(settings, paths=tuple(paths))
+    return settings
+
+
+def plan_local(git: Git, settings: ReleaseSettings, rev: str = "HEAD",
+               pre: str | None = None) -> ReleasePlan:
+    """The next release of the history reachable from `rev`."""
+    git.resolve(rev)
+    state = release_tags(git.tags_merged(rev), settings.tags)
+    base = state.latest_final[0] if state.latest_final else None
+    commits = git.log([f"{base}..{rev}" if base else rev], settings.paths)
+    new_since_latest = bool(commits)
+    if state.latest and state.latest[0] != base:
+        new_since_latest = git.count([f"{state.latest[0]}..{rev}"], settings.paths) > 0
+    return plan_release(state, commits, settings, pre=pre, new_since_latest=new_since_latest)
+
+
+def links_for(git: Git, settings: ReleaseSettings) -> ForgeLinks | None:
+    """Forge links from the configured forge/URL, else from the `origin` remote."""
+    remote = None if settings.repo_url else git.remote_url()
+    return forge_links(remote, kind=settings.forge, repo_url=settings.repo_url)
+
+
+def today(environ: Mapping[str, str]) -> str:
+    """Today's date (UTC), or SOURCE_DATE_EPOCH's for reproducible output.
+
+    https://reproducible-builds.org/specs/source-date-epoch/
+    """
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
+    return moment.date().isoformat()
+
+
+@dataclass(frozen=True)
+class NotesRange:
+    """The range a changelog covers and how its heading reads."""
+
+    from_ref: str | None
+    to_ref: str
+    version: str | None
+    tag: str | None
+
+
+def notes_range(git: Git, settings: ReleaseSettings, from_ref: str | None,
+                to_ref: str | None) -> NotesRange:
+    """Work out the default range: the last release tag before `to_ref` up to `to_ref`.
+
+    When `to_ref` is itself a release tag the notes are that release's; otherwise they are
+    the next release's (or 'Unreleased' when none is due or the start was given by hand).
+    """
+    to = to_ref or "HEAD"
+    to_version = settings.tags.parse(to) if to_ref else None
+    if to_version is None and to_ref:
+        tagged = [(v, t) for t in git.tags_at(to) if (v := settings.tags.parse(t)) is not None]
+        to_version, to = max(tagged) if tagged else (None, to)
+    if to_version is not None:
+        if from_ref is None:
+            older = [(v, t) for t in git.tags_merged(to) if (v := settings.tags.parse(t)) is not None
+                     and v < to_version and (to_version.prerelease or not v.prerelease)]
+            from_ref = max(older)[1] if older else None
+        return NotesRange(from_ref, to, str(to_version), to)
+    if from_ref is not None:
+        return NotesRange(_linkable(git, from_ref), _linkable(git, to), None, None)
+    plan = plan_local(git, settings, to)
+    version = str(plan.next) if plan.next else None
+    return NotesRange(plan.base_tag, to, version, plan.next_tag)
+
+
+def _linkable(git: Git, ref: str) -> str:
+    """A ref a forge's compare view understands: tags and HEAD as they are, others as shas."""
+    if ref == "HEAD" or ref in git.tags_at(ref):
+        return ref
+    return git.resolve(ref)
+
+
+def build_notes(git: Git, settings: ReleaseSettings, span: NotesRange, date: str) -> ReleaseNotes:
+    """The changelog model of a range."""
+    rev_range = [f"{span.from_ref}..{span.to_ref}" if span.from_ref else span.to_ref]
+    history = collect_changes(git.log(rev_range, settings.paths),
+                              squash_bullets=settings.squash_bullets)
+    if span.tag and span.to_ref == span.tag:
+        date = git.tag_date(span.tag) or date
+    return build_release_notes(history, settings, version=span.version, tag=span.tag,
+                               previous_tag=span.from_ref, date=date)
+
+
+def repo_template(root: Path, settings: ReleaseSettings) -> str | None:
+    """The text of the repository's own changelog template, if it configures one."""
+    if settings.changelog_template is None:
+        return None
+    path = root / settings.changelog_template
+    if not path.is_file():
+        raise ReleaseConfigError(f"release.changelog_template: {settings.changelog_template} not found")
+    return path.read_text(encoding="utf-8")
+
+
+def version_file_edits(root: Path, settings: ReleaseSettings, version: str) -> list[FileEdit]:
+    """The edits that set every version file to `version`.
+
+    A missing file is an error when the config names it, skipped when it is only the default.
+    """
+    from bot.versionfiles import VersionFileError, plan_edit  # tomlkit: only when releasing
+
+    edits: list[FileEdit] = []
+    for name in settings.version_files:
+        path = root / name
+        if not path.is_file():
+            if "version_files" in settings.explicit:
+                raise VersionFileError(f"{name}: listed in release.version_files but not found")
+            continue
+        edits.extend(edit for edit in plan_edit(path, version) if edit.before != edit.after)
+    return edits

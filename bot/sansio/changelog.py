@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from typing import TYPE_CHECKING
 
 from bot.sansio.commits import ParsedCommit, ParseError
@@ -31,8 +32,7 @@ FENCE_RE = re.compile(r"^(```|~~~)", re.M)
 UNRELEASED_RE = re.compile(r"## \[?Unreleased\]?(?=[\s(]|$)", re.I)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One line of the changelog: a commit or a merged PR/MR."""
 
     type: str
@@ -104,15 +104,18 @@ def build_release_notes(history: History, settings: ReleaseSettings, *, version:
     grouped: dict[str, tuple[list[Entry], list[tuple[Entry, str]]]] = {}
     breaking: list[BreakingChange] = []
     for change in history.changes:
-        entry = _entry(change)
-        for note in change.breaking_notes:
-            breaking.append(BreakingChange(entry.scope, note, entry.sha, entry.pr))
+        is_breaking = change.breaking
+        if is_breaking:
+            head = change.headline
+            for note in change.breaking_notes:
+                breaking.append(BreakingChange(head.scope, note, head.sha, head.pr))
         title = _section_title(change, settings)
         if title is None:
-            continue
+            continue  # most commits of a large range: build nothing for them
+        entry = _entry(change)
         entries, bot_entries = grouped.setdefault(title, ([], []))
         bot = _dependency_bot(change.headline)
-        if bot is not None and not change.breaking:
+        if bot is not None and not is_breaking:
             bot_entries.append((entry, bot))
         else:
             entries.append(entry)
@@ -131,10 +134,11 @@ def _section_title(change: Change, settings: ReleaseSettings) -> str | None:
     section of their own go under Changed; None hides the change (docs, chores, tests…)."""
     def type_bump(parsed: ParsedCommit) -> Bump:
         return commit_bump(parsed, settings.types, breaking=False)
-    strongest = max(change.commits(), key=type_bump)  # the headline on ties
+    head = change.headline
+    strongest = max(change.commits(), key=type_bump) if change.members else head  # head on ties
     if type_bump(strongest) is not Bump.NONE:
         return settings.sections.get(strongest.type, "Changed")
-    return settings.sections.get(change.headline.type)
+    return settings.sections.get(head.type)
 
 
 def _entry(change: Change) -> Entry:

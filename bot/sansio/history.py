@@ -9,14 +9,15 @@ Three rules sit between "the commits git lists" and "what was released":
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.sansio.commits import (
-    PR_SUFFIX_RE, Commit, ParsedCommit, ParseError, parse_commit, squashed_commits)
+    GIT_REVERT_RE, Commit, ParsedCommit, ParseError, parse_commit, parse_header, split_pr,
+    squashed_commits)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One entry of a release: a commit, or a merged PR/MR and the commits it brought."""
 
     headline: ParsedCommit
@@ -47,6 +48,12 @@ class History:
     changes: tuple[Change, ...]
     unparsed: tuple[ParseError, ...] = ()
     cancelled: tuple[tuple[ParsedCommit, ParsedCommit], ...] = ()  # (commit, its revert)
+    results: tuple[ParsedCommit | ParseError, ...] = ()  # each commit of the range, parsed
+
+    @property
+    def commits(self) -> tuple[Commit, ...]:
+        """The commits of the range as given, newest first."""
+        return tuple(result.commit for result in self.results)
 
     def parsed(self) -> Iterable[ParsedCommit]:
         """Every parsed commit that still counts, folded ones included."""
@@ -54,70 +61,79 @@ class History:
             yield from change.commits()
 
 
-def collect_changes(commits: Sequence[Commit], *, squash_bullets: bool = False) -> History:
-    """Parse `commits` (newest first, as `git log` lists them) into a release's changes."""
-    results = [parse_commit(commit) for commit in commits]
-    merged_by = _merge_owners(commits, results)
-    by_sha = {result.sha: result for result in results}
+def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) -> History:
+    """Parse `commits` (newest first, as `git log` lists them) into a release's changes.
+
+    `commits` is read once, so it may be a stream: each commit is parsed as it arrives.
+    """
+    results = list(map(parse_commit, commits))
+    merged_by = _merge_owners(results)
+    by_sha = {result.sha: result for result in results} if merged_by else {}
     folded: dict[str, list[ParsedCommit]] = {}
+    for result in results if merged_by else ():
+        merge_sha = merged_by.get(result.sha)
+        if merge_sha and type(by_sha[merge_sha]) is ParsedCommit and type(result) is ParsedCommit:
+            folded.setdefault(merge_sha, []).append(result)  # into the merged PR/MR's entry
     changes: list[Change] = []
     unparsed: list[ParseError] = []
-    merges = [by_sha.get(merged_by.get(result.sha, "")) for result in results]
-    for result, merge in zip(results, merges):
-        if isinstance(merge, ParsedCommit) and isinstance(result, ParsedCommit):
-            folded.setdefault(merge.sha, []).append(result)  # into the merged PR/MR's entry
-    for result, merge in zip(results, merges):
-        if isinstance(merge, ParsedCommit):
-            continue
-        if merge is not None and result.pr is None and not result.commit.is_merge:
-            # Listed on its own (the PR title is free text) but still linked to its PR.
-            result = replace(result, pr=merge.pr)
+    for result in results:
+        merge = by_sha.get(merged_by.get(result.sha)) if merged_by else None
+        if merge is not None:
+            if type(merge) is ParsedCommit:
+                continue
+            if result.pr is None and len(result.commit.parents) < 2:
+                # Listed on its own (the PR title is free text) but still linked to its PR.
+                result = result._replace(pr=merge.pr)
         bullets = squashed_commits(result.commit, result.pr) if squash_bullets else ()
-        if isinstance(result, ParsedCommit):
-            members = tuple(folded.get(result.sha, ())) + bullets
-            changes.append(Change(result, members))
+        if type(result) is ParsedCommit:
+            members = folded.get(result.sha)
+            changes.append(Change(result, tuple(members) + bullets if members else bullets))
         elif bullets:
             changes.extend(Change(bullet) for bullet in bullets)
-        elif not (result.commit.is_merge and result.pr is None):
+        elif result.pr is not None or len(result.commit.parents) < 2:
             # A plain "Merge branch 'main' into topic" is plumbing, not an unparsed commit.
             unparsed.append(result)
     kept, cancelled = _cancel_reverts(changes)
-    return History(tuple(kept), tuple(unparsed), tuple(cancelled))
+    return History(tuple(kept), tuple(unparsed), tuple(cancelled), tuple(results))
 
 
-def _merge_owners(commits: Sequence[Commit], results: Sequence[ParsedCommit | ParseError],
-                  ) -> dict[str, str]:
+def _merge_owners(results: Sequence[ParsedCommit | ParseError]) -> dict[str, str]:
     """Map each commit a PR/MR merge commit brought in to that merge's sha.
 
     Walk the first-parent chain oldest first; a merge owns what its other parents reach that
     no earlier commit on the chain reached. Linear in the size of the range.
     """
-    by_sha = {commit.sha: commit for commit in commits}
-    if len(by_sha) == len(commits) and not any(commit.is_merge for commit in commits):
+    requests = {r.commit.sha for r in results if r.pr is not None and len(r.commit.parents) > 1}
+    if not requests:
         return {}
-    requests = {r.sha for r in results if r.commit.is_merge and r.pr is not None}
-    parents_seen = {parent for commit in commits for parent in commit.parents}
-    tips = [commit.sha for commit in commits if commit.sha not in parents_seen]
+    parents_of = {result.commit.sha: result.commit.parents for result in results}
+    parents_seen: set[str] = set()
+    for parents in parents_of.values():
+        parents_seen.update(parents)
     seen: set[str] = set()
     owner: dict[str, str] = {}
-    for tip in tips:
+    for tip in [sha for sha in parents_of if sha not in parents_seen]:
         chain = []
         sha: str | None = tip
-        while sha in by_sha and sha not in seen:
+        while sha in parents_of and sha not in seen:
             chain.append(sha)
             seen.add(sha)
-            parents = by_sha[sha].parents
+            parents = parents_of[sha]
             sha = parents[0] if parents else None
         for sha in reversed(chain):
-            stack = list(by_sha[sha].parents[1:])
+            parents = parents_of[sha]
+            if len(parents) < 2:
+                continue
+            is_request = sha in requests
+            stack = list(parents[1:])
             while stack:
                 current = stack.pop()
-                if current in seen or current not in by_sha:
+                if current in seen or current not in parents_of:
                     continue
                 seen.add(current)
-                if sha in requests:
+                if is_request:
                     owner[current] = sha
-                stack.extend(by_sha[current].parents)
+                stack.extend(parents_of[current])
     return owner
 
 
@@ -125,36 +141,52 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
     """Drop each revert together with the change it reverts when both are in the range.
 
     Newest first, so that a revert of a revert cancels the first revert and the original
-    change stays, as in git itself.
+    change stays, as in git itself. A revert names its commit by sha, else by its subject.
     """
+    reverts = [i for i, change in enumerate(changes) if change.headline.type == "revert"]
+    if not reverts:
+        return changes, []
     alive = [True] * len(changes)
     index_of = {change.headline.sha: i for i, change in enumerate(changes)}
+    wanted = {_key_of_quoted(changes[i].headline.reverted_header) for i in reverts
+              if not changes[i].headline.reverts} - {None}
+    by_key: dict[tuple, list[int]] = {}
+    if wanted:  # only the subjects some revert quotes are indexed
+        for j, change in enumerate(changes):
+            key = _key(change.headline)
+            if key in wanted:
+                by_key.setdefault(key, []).append(j)
     pairs = []
-    for i, change in enumerate(changes):
-        head = change.headline
-        if not alive[i] or head.type != "revert":
+    for i in reverts:
+        head = changes[i].headline
+        if not alive[i]:
             continue
-        target = _revert_target(head, changes, index_of, alive, i)
-        if target is not None:
+        if head.reverts:
+            target = index_of.get(head.reverts)
+            if target is None and len(head.reverts) < 40:
+                target = next((j for sha, j in index_of.items() if sha.startswith(head.reverts)), None)
+        else:
+            candidates = by_key.get(_key_of_quoted(head.reverted_header), ())
+            target = next((j for j in candidates if j > i and alive[j]), None)
+        if target is not None and target > i and alive[target]:
             alive[i] = alive[target] = False
             pairs.append((changes[target].headline, head))
     return [change for i, change in enumerate(changes) if alive[i]], pairs
 
 
-def _revert_target(revert: ParsedCommit, changes: list[Change], index_of: dict[str, int],
-                   alive: list[bool], position: int) -> int | None:
-    """Index of the older, still counted change that `revert` names (by sha, else by subject)."""
-    if revert.reverts:
-        index = index_of.get(revert.reverts)
-        if index is None and len(revert.reverts) < 40:
-            index = next((i for sha, i in index_of.items() if sha.startswith(revert.reverts)), None)
-        return index if index is not None and index > position and alive[index] else None
-    for index in range(position + 1, len(changes)):
-        if alive[index] and _same_subject(changes[index].headline, revert.reverted_header or ""):
-            return index
-    return None
+def _key(parsed: ParsedCommit) -> tuple:
+    """What identifies a change's header: type, scope and description (PR suffix dropped)."""
+    if parsed.type == "revert":
+        return ("revert", parsed.reverted_header)
+    return (parsed.type, parsed.scope, parsed.description)
 
 
-def _same_subject(parsed: ParsedCommit, quoted: str) -> bool:
-    """True when `quoted` (the subject a revert names) is this commit's subject."""
-    return PR_SUFFIX_RE.sub("", parsed.subject).strip() == PR_SUFFIX_RE.sub("", quoted).strip()
+def _key_of_quoted(quoted: str | None) -> tuple | None:
+    """The key of the header a revert quotes, or None when it is not conventional."""
+    if not quoted:
+        return None
+    if quoted.startswith("Revert "):
+        inner = GIT_REVERT_RE.fullmatch(quoted)
+        return ("revert", split_pr(inner["subject"].strip())[0]) if inner else None
+    header = parse_header(quoted)
+    return (header.type, header.scope, header.description) if header else None

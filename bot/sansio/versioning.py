@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
 
@@ -84,8 +84,7 @@ def release_tags(tags: Iterable[str], tag_format: TagFormat) -> TagState:
     return TagState((latest[1], latest[0]), (final[1], final[0]) if final else None)
 
 
-@dataclass(frozen=True)
-class Reason:
+class Reason(NamedTuple):
     """One commit's part in the decision, printed as '<sha7> <subject> → <bump>'."""
 
     sha: str
@@ -123,16 +122,18 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
     zero = base is not None and base.major == 0 and not major_on_zero
     bump = Bump.NONE
     reasons: list[Reason] = []
+    scoped = any("(" in key for key in types)
     for parsed in history.parsed():
-        wanted = commit_bump(parsed, types)
-        note = ""
-        if wanted is Bump.MAJOR and zero:
-            wanted, note = Bump.MINOR, "breaking change below 1.0.0"
-        elif parsed.breaking:
-            note = "breaking change"
-        if wanted is not Bump.NONE:
+        if parsed.breaking:
+            wanted, note = (Bump.MINOR, "breaking change below 1.0.0") if zero else (
+                Bump.MAJOR, "breaking change")
+        else:
+            wanted = commit_bump(parsed, types) if scoped else types.get(parsed.type, Bump.NONE)
+            note = ""
+        if wanted:
             reasons.append(Reason(parsed.sha, parsed.subject, wanted, note))
-            bump = max(bump, wanted)
+            if wanted > bump:
+                bump = wanted
     for original, revert in history.cancelled:
         reasons.append(Reason(original.sha, original.subject, Bump.NONE,
                               f"reverted by {revert.sha[:7]}"))
@@ -202,12 +203,19 @@ class ReleasePlan:
     bump: str  # major | minor | patch | prerelease | none
     history: History
     reasons: tuple[Reason, ...]
-    commits: tuple[Commit, ...] = ()  # the range as given, newest first
+
+    @property
+    def commits(self) -> tuple[Commit, ...]:
+        """The commits of the range, newest first."""
+        return self.history.commits
 
 
-def plan_release(state: TagState, commits: Sequence[Commit], settings: ReleaseSettings, *,
+def plan_release(state: TagState, commits: Iterable[Commit], settings: ReleaseSettings, *,
                  pre: str | None = None, new_since_latest: bool = True) -> ReleasePlan:
-    """Plan the next release from the tags and the commits since the last final release."""
+    """Plan the next release from the tags and the commits since the last final release.
+
+    `commits` (newest first) is read once and may be a stream straight from `git log`.
+    """
     history = collect_changes(commits, squash_bullets=settings.squash_bullets)
     base = state.latest_final[1] if state.latest_final else None
     latest = state.latest[1] if state.latest else None
@@ -228,7 +236,7 @@ def plan_release(state: TagState, commits: Sequence[Commit], settings: ReleaseSe
         current=latest, current_tag=state.latest[0] if state.latest else None,
         base_tag=state.latest_final[0] if state.latest_final else None,
         next=version, next_tag=settings.tags.format(version) if version else None,
-        bump=label, history=history, reasons=reasons, commits=tuple(commits))
+        bump=label, history=history, reasons=reasons)
 
 
 def _initial_label(version: Version) -> str:

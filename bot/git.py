@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bot.sansio.commits import Commit
 
 # One record per commit (NUL-separated with -z), fields split by the unit separator.
 LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B"
+PIPE_SIZE = 1 << 20
 
 
 class GitError(RuntimeError):
@@ -22,15 +23,21 @@ class Git:
     def __init__(self, path: Path | str = ".") -> None:
         self.path = Path(path)
 
-    def run(self, *args: str, check: bool = True) -> str:
-        """Run `git <args>` and return its output; GitError with git's message on failure."""
-        # No prompts and no pager: this runs in CI and under the bot as well as in a terminal.
+    def _cwd(self) -> Path:
         if not self.path.is_dir():
             raise GitError(f"{self.path}: no such directory")
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
+        return self.path
+
+    @staticmethod
+    def _env() -> dict[str, str]:
+        # No prompts and no pager: this runs in CI and under the bot as well as in a terminal.
+        return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
+
+    def run(self, *args: str, check: bool = True) -> str:
+        """Run `git <args>` and return its output; GitError with git's message on failure."""
         try:
-            done = subprocess.run(["git", *args], cwd=self.path, env=env, capture_output=True,
-                                  check=False)
+            done = subprocess.run(["git", *args], cwd=self._cwd(), env=self._env(),
+                                  capture_output=True, check=False)
         except FileNotFoundError as error:
             raise GitError(f"cannot run git in {self.path}: {error.strerror}") from None
         if check and done.returncode != 0:
@@ -49,6 +56,16 @@ class Git:
             raise GitError(f"{rev!r} is not a commit in {self.path}")
         return sha
 
+    def tags(self) -> list[tuple[str, str]]:
+        """Every tag with the sha of the commit it names (annotated tags peeled)."""
+        out = self.run("for-each-ref", "refs/tags",
+                       "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)")
+        found = []
+        for line in out.splitlines():
+            name, sha, peeled = line.split("\0")
+            found.append((name, peeled or sha))
+        return found
+
     def tags_merged(self, rev: str) -> list[str]:
         """Every tag whose commit is reachable from `rev`."""
         return self.run("tag", "--merged", rev).split()
@@ -61,17 +78,45 @@ class Git:
         """A tag's date as YYYY-MM-DD (the tagger's date, or the commit's for a light tag)."""
         return self.run("for-each-ref", "--format=%(creatordate:short)", f"refs/tags/{tag}").strip()
 
-    def log(self, rev_range: Sequence[str], paths: Sequence[str] = ()) -> list[Commit]:
-        """The commits of a range, newest first, as `git log` lists them."""
-        out = self.run("log", "-z", f"--format={LOG_FORMAT}", *rev_range, "--",
-                       *(paths or ()))
-        commits = []
-        for record in out.split("\0"):
-            if not record:
-                continue
-            sha, parents, name, email, date, message = record.split("\x1f", 5)
-            commits.append(Commit(sha, message, tuple(parents.split()), name, email, date))
-        return commits
+    def log(self, rev_range: Sequence[str], paths: Sequence[str] = (),
+            boundary: list[str] | None = None) -> Iterator[Commit]:
+        """Stream the commits of a range, newest first, as `git log` lists them.
+
+        With a `boundary` list, the shas of the range's boundary commits (those it excludes
+        and touches, https://git-scm.com/docs/git-log#Documentation/git-log.txt---boundary)
+        are appended to it once the stream is read.
+
+        Commits are yielded while git is still writing, so parsing them overlaps with git's
+        own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
+        instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
+        """
+        command = ["git", "log", "-z", f"--format=%m{LOG_FORMAT}",
+                   *(["--boundary"] if boundary is not None else []), *rev_range, "--", *(paths or ())]
+        process = subprocess.Popen(command, cwd=self._cwd(), env=self._env(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _widen_pipe(process.stdout)
+        try:
+            pending = b""
+            while True:
+                chunk = process.stdout.read1(PIPE_SIZE)
+                *records, pending = (pending + chunk).split(b"\0") if chunk else (pending, b"")
+                for record in records:
+                    if record[:1] == b"-":  # a boundary commit: outside the range
+                        if boundary is not None:
+                            boundary.append(record[1:41].decode())
+                    elif record:
+                        yield _commit(record)
+                if not chunk:
+                    break
+            error = process.stderr.read().decode("utf-8", "replace").strip()
+            if process.wait() != 0:
+                raise GitError(error.splitlines()[-1] if error else "git log failed")
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+            process.stderr.close()
 
     def count(self, rev_range: Sequence[str], paths: Sequence[str] = ()) -> int:
         """How many commits a range holds."""
@@ -99,3 +144,19 @@ class Git:
     def create_tag(self, name: str, message: str, rev: str = "HEAD") -> None:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
+
+
+def _commit(record: bytes) -> Commit:
+    """One `git log` record (the %m mark, then LOG_FORMAT) as a Commit."""
+    sha, parents, name, email, date, message = record[1:].decode("utf-8", "replace").split("\x1f", 5)
+    return Commit(sha, message, tuple(parents.split()), name, email, date)
+
+
+def _widen_pipe(pipe) -> None:
+    """Ask Linux for a 1 MiB pipe buffer; elsewhere, or when refused, keep the default."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
+    except (ImportError, OSError):
+        pass

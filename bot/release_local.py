@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.git import Git
-from bot.sansio.changelog import ReleaseNotes, build_release_notes
-from bot.sansio.forge_links import ForgeLinks, forge_links
-from bot.sansio.history import collect_changes
+from bot.sansio.history import History, collect_changes
 from bot.sansio.release_config import ReleaseConfigError, ReleaseSettings, release_settings
 from bot.sansio.versioning import ReleasePlan, plan_release, release_tags
 
 if TYPE_CHECKING:
+    from bot.sansio.changelog import ReleaseNotes
+    from bot.sansio.forge_links import ForgeLinks
     from bot.versionfiles import FileEdit
 
 CONFIG_FILES = (".shipbot.yml", ".github/shipbot.yml")
@@ -52,19 +52,45 @@ def load_settings(root: Path, *, tag_format: str | None = None,
 
 def plan_local(git: Git, settings: ReleaseSettings, rev: str = "HEAD",
                pre: str | None = None) -> ReleasePlan:
-    """The next release of the history reachable from `rev`."""
-    git.resolve(rev)
+    """The next release of the history reachable from `rev`.
+
+    Fast path: assume the highest tags are reachable from `rev` (they nearly always are) and
+    check it on the way, from the boundary of the one `git log` walk; only when they are not
+    (a tag on another branch, an old --rev, path filters) ask `git tag --merged`, which walks
+    the whole history again.
+    """
+    head = git.resolve(rev)
+    if not settings.paths:
+        tags = git.tags()
+        state = release_tags([name for name, _ in tags], settings.tags)
+        plan, boundary = _plan(git, settings, state, rev, pre)
+        sha_of = dict(tags)
+        final = sha_of[state.latest_final[0]] if state.latest_final else None
+        latest = sha_of[state.latest[0]] if state.latest else None
+        in_range = {commit.sha for commit in plan.commits} if latest != final else set()
+        if (final is None or final == head or final in boundary) and (
+                latest == final or latest == head or latest in in_range):
+            return plan
     state = release_tags(git.tags_merged(rev), settings.tags)
+    return _plan(git, settings, state, rev, pre)[0]
+
+
+def _plan(git: Git, settings: ReleaseSettings, state, rev: str, pre: str | None):
+    """Plan from a given tag state; also returns the boundary shas of the walk."""
     base = state.latest_final[0] if state.latest_final else None
-    commits = git.log([f"{base}..{rev}" if base else rev], settings.paths)
-    new_since_latest = bool(commits)
+    new_since_latest = True  # only asked when the latest tag is a prerelease above `base`
     if state.latest and state.latest[0] != base:
         new_since_latest = git.count([f"{state.latest[0]}..{rev}"], settings.paths) > 0
-    return plan_release(state, commits, settings, pre=pre, new_since_latest=new_since_latest)
+    boundary: list[str] = []
+    commits = git.log([f"{base}..{rev}" if base else rev], settings.paths, boundary=boundary)
+    plan = plan_release(state, commits, settings, pre=pre, new_since_latest=new_since_latest)
+    return plan, boundary
 
 
 def links_for(git: Git, settings: ReleaseSettings) -> ForgeLinks | None:
     """Forge links from the configured forge/URL, else from the `origin` remote."""
+    from bot.sansio.forge_links import forge_links  # the changelog's; next-version skips it
+
     remote = None if settings.repo_url else git.remote_url()
     return forge_links(remote, kind=settings.forge, repo_url=settings.repo_url)
 
@@ -87,6 +113,7 @@ class NotesRange:
     to_ref: str
     version: str | None
     tag: str | None
+    history: History | None = None  # already read while planning the next version
 
 
 def notes_range(git: Git, settings: ReleaseSettings, from_ref: str | None,
@@ -111,7 +138,7 @@ def notes_range(git: Git, settings: ReleaseSettings, from_ref: str | None,
         return NotesRange(_linkable(git, from_ref), _linkable(git, to), None, None)
     plan = plan_local(git, settings, to)
     version = str(plan.next) if plan.next else None
-    return NotesRange(plan.base_tag, to, version, plan.next_tag)
+    return NotesRange(plan.base_tag, to, version, plan.next_tag, plan.history)
 
 
 def _linkable(git: Git, ref: str) -> str:
@@ -123,9 +150,13 @@ def _linkable(git: Git, ref: str) -> str:
 
 def build_notes(git: Git, settings: ReleaseSettings, span: NotesRange, date: str) -> ReleaseNotes:
     """The changelog model of a range."""
-    rev_range = [f"{span.from_ref}..{span.to_ref}" if span.from_ref else span.to_ref]
-    history = collect_changes(git.log(rev_range, settings.paths),
-                              squash_bullets=settings.squash_bullets)
+    from bot.sansio.changelog import build_release_notes
+
+    history = span.history
+    if history is None:
+        rev_range = [f"{span.from_ref}..{span.to_ref}" if span.from_ref else span.to_ref]
+        history = collect_changes(git.log(rev_range, settings.paths),
+                                  squash_bullets=settings.squash_bullets)
     if span.tag and span.to_ref == span.tag:
         date = git.tag_date(span.tag) or date
     return build_release_notes(history, settings, version=span.version, tag=span.tag,

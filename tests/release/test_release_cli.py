@@ -74,6 +74,18 @@ class TestNextVersionCommand:
         assert run_cli("next-version", "--repo", str(repo.path), "--rev", "HEAD~2").stdout == "1.3.0\n"
         assert run_cli("next-version", "--repo", str(repo.path), "--rev", "v1.2.0").stdout == ""
 
+    def test_tags_on_other_branches_do_not_count(self, repo):
+        """A higher tag that HEAD cannot reach (another branch) is not the current release."""
+        repo.git("switch", "-q", "-c", "maintenance", "v1.2.0")
+        repo.commit("fix: backport")
+        repo.tag("v9.0.0")
+        repo.commit("feat: only here")
+        repo.tag("v9.1.0-rc.1")
+        repo.git("switch", "-q", "main")
+        result = cli_json("--repo", str(repo.path))
+        assert (result["current"], result["next"], len(result["commits"])) == ("1.2.0", "1.3.0", 3)
+        assert run_cli("next-version", "--repo", str(repo.path), "--rev", "maintenance").stdout == "9.1.0\n"
+
     def test_prerelease_cycle(self, repo):
         """--pre rc gives rc.1, then rc.2 after more commits, then the final without --pre."""
         path = str(repo.path)

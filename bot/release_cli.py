@@ -17,7 +17,6 @@ from bot.git import Git, GitError
 from bot.release_local import (
     build_notes, links_for, load_settings, notes_range, plan_local, repo_template,
     today, version_file_edits)
-from bot.sansio.changelog import build_release_notes, has_section, prepend_section
 from bot.sansio.commits import ParsedCommit
 from bot.sansio.release_config import ReleaseConfigError
 from bot.sansio.versioning import ReleasePlan
@@ -58,24 +57,32 @@ def _next_version(args: argparse.Namespace) -> int:
     git, _, settings = _checkout(args, tag_format=args.tag_format, paths=args.path)
     plan = plan_local(git, settings, args.rev or "HEAD", pre=args.pre)
     if args.json:
-        print(json.dumps(plan_json(plan), ensure_ascii=False, indent=2))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(_json_bytes(plan_json(plan)) + b"\n")
     elif plan.next is not None:
         print(plan.next)
     return 0
 
 
+def _json_bytes(document: dict) -> bytes:
+    """Compact UTF-8 JSON; orjson (a dependency of the bot) when present: 20,000 commits is
+    a large document, and the command should cost little more than `git log`."""
+    try:
+        import orjson
+    except ImportError:
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+    return orjson.dumps(document)
+
+
 def plan_json(plan: ReleasePlan) -> dict:
     """The --json document of DESIGN.md: current, next, bump, commits and reasons."""
-    parsed: dict[str, ParsedCommit] = {}
-    for commit in (*plan.history.parsed(), *(c for pair in plan.history.cancelled for c in pair)):
-        parsed.setdefault(commit.sha, commit)
     commits = []
-    for commit in plan.commits:
-        found = parsed.get(commit.sha)
+    for result in plan.history.results:
+        parsed = type(result) is ParsedCommit
         commits.append({
-            "sha": commit.sha, "subject": commit.subject,
-            "type": found.type if found else None, "scope": found.scope if found else None,
-            "breaking": found.breaking if found else False})
+            "sha": result.commit.sha, "subject": result.commit.subject,
+            "type": result.type if parsed else None, "scope": result.scope if parsed else None,
+            "breaking": result.breaking if parsed else False})
     return {
         "current": str(plan.current) if plan.current else None,
         "next": str(plan.next) if plan.next else None,
@@ -87,6 +94,7 @@ def plan_json(plan: ReleasePlan) -> dict:
 
 def _changelog(args: argparse.Namespace) -> int:
     from bot.changelog_render import render_release_notes  # jinja2: only for notes
+    from bot.sansio.changelog import has_section, prepend_section
 
     git, root, settings = _checkout(args)
     span = notes_range(git, settings, args.from_ref, args.to_ref)
@@ -115,6 +123,7 @@ def _report_unparsed(unparsed) -> None:
 
 def _release(args: argparse.Namespace) -> int:
     from bot.changelog_render import render_release_notes
+    from bot.sansio.changelog import build_release_notes, has_section, prepend_section
     from bot.versionfiles import FileEdit, apply_edit
 
     git, root, settings = _checkout(args)

@@ -145,6 +145,10 @@ def _release(args: argparse.Namespace) -> int:
     message = f"chore(release): {version}"
     branch = git.current_branch()
     wrong_branch = bool(settings.branches) and branch not in settings.branches
+    if any(name == tag for name, _ in git.tags()):
+        # Checked before any edit: a failing `git tag` after the commit would leave a half release.
+        raise GitError(f"tag {tag} already exists (on a commit HEAD does not reach); "
+                       "delete it or release from where it is")
     if args.dry_run:
         _print_dry_run(plan, edits, root, message, text, wrong_branch, branch, settings)
         return 0

@@ -176,16 +176,22 @@ def repo_template(root: Path, settings: ReleaseSettings) -> str | None:
 def version_file_edits(root: Path, settings: ReleaseSettings, version: str) -> list[FileEdit]:
     """The edits that set every version file to `version`.
 
-    A missing file is an error when the config names it, skipped when it is only the default.
+    A missing or unusable file is an error when the config names it, and skipped when it is
+    only the default (a pyproject.toml with a dynamic version, say).
     """
     from bot.versionfiles import VersionFileError, plan_edit  # tomlkit: only when releasing
 
+    listed = "version_files" in settings.explicit
     edits: list[FileEdit] = []
     for name in settings.version_files:
         path = root / name
         if not path.is_file():
-            if "version_files" in settings.explicit:
+            if listed:
                 raise VersionFileError(f"{name}: listed in release.version_files but not found")
             continue
-        edits.extend(edit for edit in plan_edit(path, version) if edit.before != edit.after)
+        try:
+            edits.extend(edit for edit in plan_edit(path, version) if edit.before != edit.after)
+        except VersionFileError:
+            if listed:
+                raise
     return edits

@@ -217,7 +217,7 @@ def parse_message(commit: Commit, message: str | None = None) -> ParsedCommit | 
 
 def parse_commit(commit: Commit) -> ParsedCommit | ParseError:
     """Parse a commit; a merge commit is read through the PR/MR title it carries."""
-    if commit.is_merge:
+    if len(commit.parents) > 1:
         return parse_merge(commit)
     return parse_message(commit)
 

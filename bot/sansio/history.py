@@ -58,7 +58,9 @@ class History:
     def parsed(self) -> Iterable[ParsedCommit]:
         """Every parsed commit that still counts, folded ones included."""
         for change in self.changes:
-            yield from change.commits()
+            yield change.headline
+            if change.members:
+                yield from change.members
 
 
 def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) -> History:
@@ -68,16 +70,16 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
     """
     results = list(map(parse_commit, commits))
     merged_by = _merge_owners(results)
-    by_sha = {result.sha: result for result in results} if merged_by else {}
+    by_sha = {result.commit.sha: result for result in results} if merged_by else {}
     folded: dict[str, list[ParsedCommit]] = {}
     for result in results if merged_by else ():
-        merge_sha = merged_by.get(result.sha)
+        merge_sha = merged_by.get(result.commit.sha)
         if merge_sha and type(by_sha[merge_sha]) is ParsedCommit and type(result) is ParsedCommit:
             folded.setdefault(merge_sha, []).append(result)  # into the merged PR/MR's entry
     changes: list[Change] = []
     unparsed: list[ParseError] = []
     for result in results:
-        merge = by_sha.get(merged_by.get(result.sha)) if merged_by else None
+        merge = by_sha.get(merged_by.get(result.commit.sha)) if merged_by else None
         if merge is not None:
             if type(merge) is ParsedCommit:
                 continue
@@ -86,7 +88,7 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
                 result = result._replace(pr=merge.pr)
         bullets = squashed_commits(result.commit, result.pr) if squash_bullets else ()
         if type(result) is ParsedCommit:
-            members = folded.get(result.sha)
+            members = folded.get(result.commit.sha) if folded else None
             changes.append(Change(result, tuple(members) + bullets if members else bullets))
         elif bullets:
             changes.extend(Change(bullet) for bullet in bullets)
@@ -147,7 +149,7 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
     if not reverts:
         return changes, []
     alive = [True] * len(changes)
-    index_of = {change.headline.sha: i for i, change in enumerate(changes)}
+    index_of = {change.headline.commit.sha: i for i, change in enumerate(changes)}
     wanted = {_key_of_quoted(changes[i].headline.reverted_header) for i in reverts
               if not changes[i].headline.reverts} - {None}
     by_key: dict[tuple, list[int]] = {}

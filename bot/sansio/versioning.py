@@ -131,7 +131,7 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
             wanted = commit_bump(parsed, types) if scoped else types.get(parsed.type, Bump.NONE)
             note = ""
         if wanted:
-            reasons.append(Reason(parsed.sha, parsed.subject, wanted, note))
+            reasons.append(Reason(parsed.commit.sha, parsed.subject, wanted, note))
             if wanted > bump:
                 bump = wanted
     for original, revert in history.cancelled:

@@ -219,6 +219,28 @@ class TestReleaseCommand:
         done = run_cli("release", "--repo", str(repo.path))
         assert done.returncode == 1 and "releases are cut from main, not from topic" in done.stderr
 
+    def test_existing_tag_stops_before_any_edit(self, repo):
+        """If the next tag already exists elsewhere, nothing is edited, committed or tagged."""
+        repo.git("tag", "v1.3.0", "v1.2.0")  # a stray tag HEAD's history does not lead to
+        repo.git("switch", "-q", "-c", "elsewhere", "v1.2.0")
+        repo.commit("chore: move the stray tag off HEAD's history")
+        repo.git("tag", "-f", "v1.3.0")
+        repo.git("switch", "-q", "main")
+        before = repo.state()
+        done = run_cli("release", "--repo", str(repo.path))
+        assert done.returncode == 1 and "tag v1.3.0 already exists" in done.stderr
+        assert repo.state() == before
+
+    def test_default_version_file_without_literal_version_is_skipped(self, tmp_path):
+        """A pyproject.toml with a dynamic version is left alone when only the default names it."""
+        repo = GitRepo(tmp_path / "dyn")
+        repo.commit("chore: start", {"pyproject.toml": "[project]\nname = 'x'\ndynamic = ['version']\n"})
+        repo.tag("v0.1.0")
+        repo.commit("fix: x")
+        done = run_cli("release", "--repo", str(repo.path), "--dry-run")
+        assert done.returncode == 0, done.stderr
+        assert "Would edit pyproject.toml" not in done.stdout and "v0.1.1" in done.stdout
+
     def test_nothing_due(self, repo):
         """When no release is due the command says so and exits 0."""
         repo.tag("v1.3.0")

@@ -20,7 +20,7 @@ from bot.sansio.release_config import release_settings
 from bot.sansio.versioning import ReleasePlan, TagFormat, plan_release, release_tags
 from release_gitrepo import ROOT, fast_import, run_cli
 
-CORPUS = Path("/work/shared/corpus/release-bumps")
+CORPUS = ROOT.parent / "shared" / "corpus" / "release-bumps"  # DESIGN.md §5: ../shared/corpus
 REPORT = ROOT / "test-output" / "release-corpus.md"
 SAMPLE_PER_PROJECT = 10
 SEED = 20240501

@@ -99,13 +99,18 @@ class Git:
             pending = b""
             while True:
                 chunk = process.stdout.read1(PIPE_SIZE)
-                *records, pending = (pending + chunk).split(b"\0") if chunk else (pending, b"")
-                for record in records:
-                    if record[:1] == b"-":  # a boundary commit: outside the range
+                buffer = pending + chunk
+                cut = buffer.rfind(b"\0") if chunk else len(buffer)
+                pending = buffer[cut + 1:]
+                # NUL never occurs inside a UTF-8 sequence, so complete records decode alone;
+                # one decode per chunk instead of one per commit.
+                for record in buffer[:cut].decode("utf-8", "replace").split("\0"):
+                    if record[:1] == "-":  # a boundary commit: outside the range
                         if boundary is not None:
-                            boundary.append(record[1:41].decode())
+                            boundary.append(record[1:41])
                     elif record:
-                        yield _commit(record)
+                        sha, parents, name, email, date, message = record[1:].split("\x1f", 5)
+                        yield Commit(sha, message, tuple(parents.split()), name, email, date)
                 if not chunk:
                     break
             error = process.stderr.read().decode("utf-8", "replace").strip()
@@ -144,12 +149,6 @@ class Git:
     def create_tag(self, name: str, message: str, rev: str = "HEAD") -> None:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
-
-
-def _commit(record: bytes) -> Commit:
-    """One `git log` record (the %m mark, then LOG_FORMAT) as a Commit."""
-    sha, parents, name, email, date, message = record[1:].decode("utf-8", "replace").split("\x1f", 5)
-    return Commit(sha, message, tuple(parents.split()), name, email, date)
 
 
 def _widen_pipe(pipe) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from bot.sansio.commits import (
-    GIT_REVERT_RE, Commit, ParsedCommit, ParseError, parse_commit, parse_header, split_pr,
-    squashed_commits)
+    GIT_REVERT_RE, Commit, ParsedCommit, ParseError, parse_header, parse_merge, parse_message,
+    split_pr, squashed_commits)
 
 
 class Change(NamedTuple):
@@ -68,7 +68,8 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
 
     `commits` is read once, so it may be a stream: each commit is parsed as it arrives.
     """
-    results = list(map(parse_commit, commits))
+    results = [parse_merge(commit) if len(commit.parents) > 1 else parse_message(commit)
+               for commit in commits]  # parse_commit, inlined: this loop runs per commit
     merged_by = _merge_owners(results)
     by_sha = {result.commit.sha: result for result in results} if merged_by else {}
     folded: dict[str, list[ParsedCommit]] = {}

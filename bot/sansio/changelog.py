@@ -103,13 +103,19 @@ def build_release_notes(history: History, settings: ReleaseSettings, *, version:
     """The changelog model of `history` under the repository's sections and types."""
     grouped: dict[str, tuple[list[Entry], list[tuple[Entry, str]]]] = {}
     breaking: list[BreakingChange] = []
+    types, sections = settings.types, settings.sections
+    scoped = any("(" in key for key in types)
     for change in history.changes:
         is_breaking = change.breaking
         if is_breaking:
             head = change.headline
             for note in change.breaking_notes:
                 breaking.append(BreakingChange(head.scope, note, head.sha, head.pr))
-        title = _section_title(change, settings)
+        if change.members or scoped:
+            title = _section_title(change, settings)
+        else:  # the common case, inlined: one commit, its type alone decides
+            kind = change.headline.type
+            title = sections.get(kind) or ("Changed" if types.get(kind) else None)
         if title is None:
             continue  # most commits of a large range: build nothing for them
         entry = _entry(change)
@@ -143,18 +149,28 @@ def _section_title(change: Change, settings: ReleaseSettings) -> str | None:
 
 def _entry(change: Change) -> Entry:
     head = change.headline
-    people = change.members or (head,)
     authors: list[str] = []
-    for parsed in people:
-        for person in (_handle(parsed.commit.author_name, parsed.commit.author_email),
-                       *(_co_author(value) for value in parsed.co_authors)):
-            if person and person not in authors:
-                authors.append(person)
-    issues = list(head.issues)
+    for parsed in change.members or (head,):
+        commit = parsed.commit
+        person = _handle(commit.author_name, commit.author_email)
+        if person and person not in authors:
+            authors.append(person)
+        if _may_have_co_authors(parsed):
+            for value in parsed.co_authors:
+                person = _co_author(value)
+                if person and person not in authors:
+                    authors.append(person)
+    issues = list(head.issues) if head.rest else []
     for member in change.members:
         issues.extend(number for number in member.issues if number not in issues)
-    return Entry(head.type, head.scope, head.description, head.sha, head.pr, tuple(issues),
+    return Entry(head.type, head.scope, head.description, head.commit.sha, head.pr, tuple(issues),
                  tuple(authors), change.breaking)
+
+
+def _may_have_co_authors(parsed: ParsedCommit) -> bool:
+    """A cheap test before parsing footers: 'Co-authored-by' in any letter case."""
+    rest = parsed.rest
+    return bool(rest) and ("uthored-" in rest or "UTHORED-" in rest)
 
 
 def _handle(name: str, email: str) -> str:
@@ -171,7 +187,8 @@ def _co_author(value: str) -> str:
 def _dependency_bot(parsed: ParsedCommit) -> str | None:
     """'dependabot[bot]' or 'renovate[bot]' when a dependency bot wrote or co-wrote the commit."""
     commit = parsed.commit
-    for text in (commit.author_name, commit.author_email, *parsed.co_authors):
+    for text in (commit.author_name, commit.author_email,
+                 *(parsed.co_authors if _may_have_co_authors(parsed) else ())):
         match = BOT_RE.search(text or "")
         if match:
             return f"{match[1].lower()}[bot]"

@@ -26,7 +26,9 @@ class Change(NamedTuple):
     @property
     def breaking(self) -> bool:
         """True when the headline or any folded commit is a breaking change."""
-        return self.headline.breaking or any(member.breaking for member in self.members)
+        if self.headline.breaking:
+            return True
+        return bool(self.members) and any(member.breaking for member in self.members)
 
     @property
     def breaking_notes(self) -> tuple[str, ...]:

@@ -95,6 +95,14 @@ class TestModel:
             "update dependency aggregate-error to v5", "keep the token out of logs"]
 
 
+    def test_co_authors_in_any_letter_case(self):
+        """Co-authored-by trailers count whatever their letter case, as git treats them."""
+        commits = [Commit("a" * 40, "fix: x\n\nCO-AUTHORED-BY: Bo <bo@example.com>\n"
+                          "Co-Authored-By: Cy <5+cy@users.noreply.github.com>", ("b" * 40,), "Ann", "ann@x")]
+        notes = build_release_notes(collect_changes(commits), release_settings({}))
+        assert notes.sections[0].entries[0].authors == ("Ann", "Bo", "@cy")
+
+
 class TestSandbox:
     def test_repository_template_cannot_escape(self):
         """A repository template reaching for Python internals is stopped by the sandbox."""

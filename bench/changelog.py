@@ -1,0 +1,146 @@
+"""Time `shipbot changelog` and `shipbot next-version` on a large history beside `git log`.
+
+    python bench/changelog.py                 # builds a 20,000-commit repo from the corpus
+    python bench/changelog.py --commits 50000
+    python bench/changelog.py /path/to/repo --range v1.0.0..HEAD
+
+The repository is built in a temp dir with git fast-import from the real commit messages of
+../shared/corpus/release-bumps (merges included, as real two-parent commits). Each command
+runs --repeat times; the table shows the median wall time, the peak RSS of the process, and
+the ratio to `git log` over the same range (the floor: no tool can read history faster than
+git hands it over). Targets: changelog ≤ 2× the floor, next-version ≤ 1.5×.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "release-bumps"
+AUTHORS = [("Ann Lee", "12345+annlee@users.noreply.github.com"), ("Bo Chen", "bo@example.com"),
+           ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+           ("Dee Ray", "dee@example.com"), ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")]
+TARGETS = {"changelog": 2.0, "next-version": 1.5}
+
+
+def env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    return {**clean, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
+            "SOURCE_DATE_EPOCH": "1714521600"}
+
+
+def corpus_messages() -> list[tuple[str, bool]]:
+    """Every non-release commit message of the corpus, oldest first, with its merge flag."""
+    messages = []
+    for path in sorted(CORPUS.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            for commit in reversed(row["commits"]):
+                if not commit["is_release_commit"]:
+                    body = f"\n\n{commit['body']}" if commit["body"] else ""
+                    messages.append((commit["subject"] + body, commit["is_merge"]))
+    return messages
+
+
+def build_repo(path: Path, count: int) -> str:
+    """A repository of `count` commits on main plus a root tag v0.1.0; returns the range."""
+    messages = corpus_messages()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(path)], env=env(), check=True)
+    start = 1704067200
+    stream = []
+    for index in range(count):
+        text, is_merge = messages[index % len(messages)]
+        name, email = AUTHORS[index % len(AUTHORS)]
+        data = text.encode("utf-8")
+        head = (f"commit refs/heads/main\nmark :{index + 1}\n"
+                f"author {name} <{email}> {start + index} +0000\n"
+                f"committer {name} <{email}> {start + index} +0000\n"
+                f"data {len(data)}\n").encode() + data + b"\n"
+        if index:
+            head += f"from :{index}\n".encode()
+        if is_merge and index > 5:
+            head += f"merge :{index - 4}\n".encode()  # a real second parent, a few commits back
+        stream.append(head + f"M 100644 inline f{index % 50}.txt\ndata 8\n{index:08d}\n\n".encode())
+    stream.append(b"reset refs/tags/v0.1.0\nfrom :1\n\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, env=env(), input=b"".join(stream),
+                   check=True)
+    return "v0.1.0..HEAD"
+
+
+def measure(command: list[str], cwd: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds (with git children) of one run."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+    process.returncode = 0
+    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("repo", nargs="?", help="a local repository (default: build one)")
+    parser.add_argument("--range", help="range for a given repo (default: all of HEAD)")
+    parser.add_argument("--commits", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
+        if args.repo:
+            repo, span = Path(args.repo).resolve(), args.range or "HEAD"
+        else:
+            repo = Path(scratch) / "repo"
+            started = time.perf_counter()
+            span = build_repo(repo, args.commits)
+            print(f"built {args.commits} commits with fast-import in {time.perf_counter() - started:.1f}s")
+        base, _, tip = span.rpartition("..")
+        count = subprocess.run(["git", "rev-list", "--count", span], cwd=repo, env=env(),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        cli = [sys.executable, "-m", "bot.release_cli"]
+        # A given range's start is used as it is; a built repo's v0.1.0 is found by the CLI.
+        frm = ["--from", base] if base and args.repo else []
+        runs = {
+            "git log (floor)": ["git", "log", span],
+            "git log --format=<shipbot's> -z": ["git", "log", "-z",
+                                                "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B", span],
+            "next-version": [*cli, "next-version", "--repo", str(repo), "--rev", tip or "HEAD"],
+            "next-version --json": [*cli, "next-version", "--json", "--repo", str(repo),
+                                    "--rev", tip or "HEAD"],
+            "changelog": [*cli, "changelog", "--repo", str(repo), *frm, "--to", tip or "HEAD"],
+        }
+        samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in runs}
+        for name, command in runs.items():  # one warm-up run each: page cache, .pyc files
+            measure(command, repo if command[0] == "git" else ROOT)
+        for _ in range(args.repeat):  # interleaved, so a busy machine slows every row alike
+            for name, command in runs.items():
+                samples[name].append(measure(command, repo if command[0] == "git" else ROOT))
+        results = {name: (statistics.median(s[0] for s in runs_), max(s[1] for s in runs_),
+                          statistics.median(s[2] for s in runs_))
+                   for name, runs_ in samples.items()}
+    floor, _, floor_cpu = results["git log (floor)"]
+    load = os.getloadavg()[0]
+    print(f"\n{count} commits in {span}; median of {args.repeat} interleaved runs on "
+          f"{os.cpu_count()} cores (load average {load:.1f} at the end)\n")
+    print(f"{'command':34} {'wall s':>7} {'× floor':>8} {'CPU s':>7} {'× floor':>8} {'peak MiB':>9}"
+          "  target (on wall time)")
+    for name, (wall, rss, cpu) in results.items():
+        target = TARGETS.get(name.split()[0])
+        verdict = "" if target is None else f"≤ {target}×  {'met' if wall / floor <= target else 'MISSED'}"
+        print(f"{name:34} {wall:7.3f} {wall / floor:8.2f} {cpu:7.3f} {cpu / floor_cpu:8.2f} "
+              f"{rss / 1024:9.1f}  {verdict}")
+    print("\nCPU s counts the command and the git processes it waited for; wall time is what a "
+          "user waits,\nand on a busy machine it swings more than CPU time does.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "release-bumps"
 AUTHORS = [("Ann Lee", "12345+annlee@users.noreply.github.com"), ("Bo Chen", "bo@example.com"),
-           ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
-           ("Dee Ray", "dee@example.com"), ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")]
+           ("Dee Ray", "dee@example.com")]
+# The corpus has no authors: its dependency-bot messages get the bot as author, others a person.
+BOTS = {"Bumps [": ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+        "renovate": ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")}
 TARGETS = {"changelog": 2.0, "next-version": 1.5}
 
 
@@ -57,7 +59,8 @@ def build_repo(path: Path, count: int) -> str:
     stream = []
     for index in range(count):
         text, is_merge = messages[index % len(messages)]
-        name, email = AUTHORS[index % len(AUTHORS)]
+        name, email = next((bot for marker, bot in BOTS.items() if marker in text),
+                           AUTHORS[index % len(AUTHORS)])
         data = text.encode("utf-8")
         head = (f"commit refs/heads/main\nmark :{index + 1}\n"
                 f"author {name} <{email}> {start + index} +0000\n"

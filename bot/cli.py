@@ -92,6 +92,24 @@ def audit(args: argparse.Namespace) -> int:
     return audit_main(args, _settings())
 
 
+def next_version(args: argparse.Namespace) -> int:
+    from bot.release_cli import next_version_main  # git and the release core only: starts fast
+
+    return next_version_main(args)
+
+
+def changelog(args: argparse.Namespace) -> int:
+    from bot.release_cli import changelog_main
+
+    return changelog_main(args)
+
+
+def release(args: argparse.Namespace) -> int:
+    from bot.release_cli import release_main
+
+    return release_main(args)
+
+
 def check_config(args: argparse.Namespace) -> int:
     from bot.repoconfig import check_config_main
 
@@ -109,6 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migrate", help="bring the database schema up to date")
     p.set_defaults(func=migrate)
+
+    p = sub.add_parser("next-version", help="the next version from Conventional Commits since the last release tag")
+    p.add_argument("--repo", default=".", help="the git checkout (default: here)")
+    p.add_argument("--rev", default="HEAD", help="count commits reachable from REV (default HEAD)")
+    p.add_argument("--tag-format", dest="tag_format", help="e.g. v{version}, pkg@{version} (default: .shipbot.yml)")
+    p.add_argument("--path", action="append", help="monorepo: only commits touching PATH count (repeatable)")
+    p.add_argument("--pre", help="prerelease identifier, e.g. rc -> 1.3.0-rc.1")
+    p.add_argument("--json", action="store_true", help="current, next, bump, commits and reasons as JSON")
+    p.set_defaults(func=next_version)
+
+    p = sub.add_parser("changelog", help="Markdown release notes for a range of commits")
+    p.add_argument("--repo", default=".", help="the git checkout (default: here)")
+    p.add_argument("--from", dest="from_ref", help="start after this ref (default: the last release tag)")
+    p.add_argument("--to", dest="to_ref", help="end at this ref (default HEAD)")
+    p.add_argument("--output", help="prepend the new section to FILE, keeping older entries")
+    p.set_defaults(func=changelog)
+
+    p = sub.add_parser("release", help="tag, notes and file edits of the next release on a local checkout")
+    p.add_argument("--repo", default=".", help="the git checkout (default: here)")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="show everything, change nothing")
+    p.set_defaults(func=release)
 
     p = sub.add_parser("replay", help="run the handlers on a recorded payload and print what would be sent")
     p.add_argument("file", help="the payload: a JSON file (Slack: the form or JSON body)")

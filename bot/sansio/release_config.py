@@ -156,4 +156,5 @@ READERS = {
     "changelog_template": _optional_text,
     "forge": _choice(FORGES),
     "repo_url": _optional_text,
+    "preview": _flag,
 }

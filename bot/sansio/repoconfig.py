@@ -62,6 +62,7 @@ class RepoConfig:
 
     data: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS))
     path: str | None = None
+    given: dict[str, Any] = field(default_factory=dict)  # the file as written, without defaults
 
     def section(self, name: str) -> dict[str, Any]:
         return self.data[name]
@@ -196,4 +197,4 @@ def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
         problems.append((line, f"{path}:{line}: {_describe(error, known)}"))
     if problems:
         raise ConfigError("\n".join(text for _, text in sorted(problems)))
-    return RepoConfig(_merge(DEFAULTS, given), path)
+    return RepoConfig(_merge(DEFAULTS, given), path, given)

@@ -105,6 +105,6 @@ def fast_import(path: Path, commits: Sequence[dict], tags: dict[str, int] | None
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None
             ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m bot.release_cli <args>` as a user would, and capture what it says."""
-    return subprocess.run([sys.executable, "-m", "bot.release_cli", *args], cwd=cwd or ROOT,
+    """Run `shipbot <args>` (python -m bot) as a user would, and capture what it says."""
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd or ROOT,
                           env=env or git_env(), capture_output=True, text=True, timeout=120)

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from release_gitrepo import ROOT, GitRepo, git_env, run_cli
+from tests.release.release_gitrepo import ROOT, GitRepo, git_env, run_cli
 
 PYPROJECT = '[project]\nname = "demo"\nversion = "1.2.0"  # set by shipbot\n'
 

@@ -18,7 +18,7 @@ import pytest
 from bot.sansio.commits import Commit
 from bot.sansio.release_config import release_settings
 from bot.sansio.versioning import ReleasePlan, TagFormat, plan_release, release_tags
-from release_gitrepo import ROOT, fast_import, run_cli
+from tests.release.release_gitrepo import ROOT, fast_import, run_cli
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "release-bumps"  # DESIGN.md §5: ../shared/corpus
 REPORT = ROOT / "test-output" / "release-corpus.md"

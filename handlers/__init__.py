@@ -1,4 +1,4 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help, links
+from handlers import config, help, links, release
 
-ROUTERS = (help.router, config.router, links.router)
+ROUTERS = (help.router, config.router, links.router, release.router)

@@ -1,4 +1,4 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help, links, release
+from handlers import config, help, links, release, release_pr
 
-ROUTERS = (help.router, config.router, links.router, release.router)
+ROUTERS = (help.router, config.router, links.router, release.router, release_pr.router)

@@ -1,4 +1,4 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help, links, release, release_pr
+from handlers import config, help, links, release, release_pr, release_preview
 
-ROUTERS = (help.router, config.router, links.router, release.router, release_pr.router)
+ROUTERS = (help.router, config.router, links.router, release.router, release_pr.router, release_preview.router)

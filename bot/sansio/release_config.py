@@ -49,6 +49,7 @@ class ReleaseSettings:
     changelog_template: str | None = None
     forge: str | None = None
     repo_url: str | None = None
+    preview: bool = False
     explicit: frozenset[str] = field(default=frozenset())  # keys the file set itself
 
     @property

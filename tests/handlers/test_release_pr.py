@@ -106,3 +106,29 @@ class TestReleasePR:
         assert (await deliver(services, "gitlab", "Merge Request Hook", merged))["status"] == "done"
         assert forge.writes("create_tag")[0]["sha"] == "6" * 40
         assert forge.writes("create_release")[0]["body"].endswith("Notes\n")
+
+
+class TestPreview:
+    async def test_pull_request_states_its_bump(self, fake_services):
+        """With release.preview, an opened PR gets one comment naming the bump and the next version."""
+        services = fake_services()
+        forge = services.forges["github"]
+        arrange(forge, config="release:\n  preview: true\n")
+        opened = github_example("pull_request", "opened")
+        opened["pull_request"]["title"] = "feat: export to CSV"
+        assert (await deliver(services, "github", "pull_request", opened))["status"] == "done"
+        edited = github_example("pull_request", "opened")
+        edited["pull_request"]["title"] = "feat!: export to CSV, dropping XML"
+        await deliver(services, "github", "pull_request", edited)
+        first, second = forge.writes("upsert_comment")
+        assert first["created"] and not second["created"]
+        assert "**minor** release: 1.2.0 → **1.3.0**" in first["body"]
+        assert "**major** release: 1.2.0 → **2.0.0**" in second["body"]
+
+    async def test_off_by_default(self, fake_services):
+        """Without release.preview nothing is posted."""
+        services = fake_services()
+        forge = services.forges["github"]
+        arrange(forge, config="")
+        await deliver(services, "github", "pull_request", github_example("pull_request", "opened"))
+        assert forge.calls == []

@@ -83,6 +83,23 @@ async def plan(ctx: "Context", repo: RepoRef, *, bump: str | None = None, versio
     return Planned(result, branch, sha, settings)
 
 
+async def resume_unpublished(ctx: "Context", repo: RepoRef, planned: Planned) -> Planned | None:
+    """The plan to finish when the newest release tag sits at the head with no release yet.
+
+    That is what a /release interrupted between tagging and publishing leaves behind; its retry
+    must publish that tag rather than say nothing is due.
+    """
+    forge, tag = ctx.forge_for(repo), planned.plan.current_tag
+    tags = {t.name: t.sha for t in await forge.list_tags(repo)}
+    if tags.get(tag) != planned.sha or await forge.get_release(repo, tag) is not None:
+        return None
+    version = planned.settings.tags.parse(tag)
+    previous = previous_tag(list(tags), planned.settings, version)
+    history = await history_between(ctx, repo, planned.settings, previous, tag)
+    plan = replace(planned.plan, next=version, next_tag=tag, base_tag=previous, history=history, bump="unpublished")
+    return replace(planned, plan=plan)
+
+
 def web_url(ctx: "Context", repo: RepoRef) -> str:
     """The repository's page, for links in notes."""
     if repo.forge == "gitlab":

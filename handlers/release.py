@@ -103,6 +103,9 @@ async def release_requested(ctx: Context) -> None:
     planned = await releases.plan(ctx, repo, bump=request.bump, version=request.version, pre=request.pre,
                                   settings=settings)
     plan = planned.plan
+    if plan.next is None and plan.current_tag and not request.dry_run:
+        planned = await releases.resume_unpublished(ctx, repo, planned) or planned
+        plan = planned.plan
     data = dict(repo=repo, plan=plan, branch=planned.branch, sha=planned.sha, dry_run=request.dry_run)
     if plan.next is None:
         await ctx.audit("release-none", f"nothing since {plan.base_tag or 'the start'}", repo=repo)

@@ -209,3 +209,26 @@ class TestReleaseCommand:
         assert "you may not release github:Codertocat/Hello-World" in refused and "slack:U0BOSS" in refused
         assert "Released *Codertocat/Hello-World 1.3.0*" in done
         assert len(forge.writes("create_tag")) == 1
+
+
+class TestRetries:
+    async def test_release_command_failing_after_the_tag_retries_without_a_second_tag(self, fake_services):
+        """If publishing fails after the tag was made, the retry reuses the tag and creates one release."""
+        from sqlalchemy import update
+
+        from bot.store.tables import jobs
+        from bot.worker import Worker
+
+        services = fake_services()
+        forge = services.forges["github"]
+        arrange(forge)
+        forge.fail_next["create_release"] = ForgeUnavailable("GitHub answered 502")
+        row = await deliver(services, "github", "issue_comment", comment("/release", "maintainer"))
+        assert row["status"] == "pending" and len(forge.writes("create_tag")) == 1
+        async with services.db.begin() as conn:
+            await conn.execute(update(jobs).values(run_at=0))
+        worker = Worker(services, name="again")
+        for job in await services.queue.claim("again", 5):
+            await worker.process(job)
+        assert len(forge.writes("create_tag")) == 1 and len(forge.writes("create_release")) == 1
+        assert "Released **1.3.0**" in forge.writes("create_comment")[0]["body"]

@@ -1,4 +1,12 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help, links, release, release_pr, release_preview
+from handlers import config, help, links, locks, release, release_pr, release_preview
 
-ROUTERS = (help.router, config.router, links.router, release.router, release_pr.router, release_preview.router)
+ROUTERS = (
+    help.router,
+    config.router,
+    links.router,
+    release.router,
+    release_pr.router,
+    release_preview.router,
+    locks.router,
+)

@@ -1,5 +1,5 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, help, links, locks, release, release_pr, release_preview
+from handlers import config, deploy, help, links, locks, release, release_pr, release_preview
 
 ROUTERS = (
     help.router,
@@ -9,4 +9,5 @@ ROUTERS = (
     release_pr.router,
     release_preview.router,
     locks.router,
+    deploy.router,
 )

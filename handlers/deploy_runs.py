@@ -13,7 +13,8 @@ from bot.errors import BotError, CommandError
 from bot.forge.base import Deployment
 from bot.render import utc
 from bot.sansio.deploys import ERROR, QUEUED, TIMED_OUT
-from bot.sansio.events import ReplyTarget
+from bot.sansio.events import ReplyTarget, RepoRef
+from bot.sansio.repoconfig import RepoConfig, duration_seconds
 from handlers.environments import Target
 
 
@@ -53,7 +54,7 @@ async def start(ctx: Context, target: Target, plan: Plan, *, requested_by: str, 
     freed and the message says so; the error propagates (a transient one retries the job, which
     finds the same request id and starts it then).
     """
-    await expire_stale(ctx, target)
+    await expire_stale(ctx, target.repo, target.config)
     db, repo, env = ctx.db, str(target.repo), target.env.name
     dep_id, holder = await deploys.claim_environment(
         db, request_id=request_id(seed), repo=repo, env=env, ref=plan.ref, sha=plan.sha, requested_by=requested_by,
@@ -118,26 +119,31 @@ async def show(ctx: Context, row: dict, *, note: str | None = None) -> None:
                                                         ctx.render.for_forge("deploy_status", d=row, marker=marker))
 
 
-async def _show_quietly(ctx: Context, row: dict) -> None:
+async def _show_quietly(ctx: Context, row: dict, *, note: str | None = None) -> None:
     try:
-        await show(ctx, row)
+        await show(ctx, row, note=note)
     except Exception:  # the original failure matters more than a failed update of its message
         ctx.log.exception("deploy_status_update_failed", deployment=row["id"])
 
 
-async def expire_stale(ctx: Context, target: Target) -> None:
-    """Mark deploys with no final status after `deploy.timeout` timed out, free their environment, say so."""
-    timeout = target.seconds("timeout")
-    for row in await deploys.stale_deploys(ctx.db, str(target.repo), timeout):
-        description = f"no final status after {target.config.section('deploy')['timeout']}"
+async def expire_stale(ctx: Context, repo: RepoRef, config: RepoConfig) -> None:
+    """Mark deploys with no final status after `deploy.timeout` timed out, free their environment, say so.
+
+    Called whenever shipbot looks at a repository's deploys (a new deploy, a status event, /deploys):
+    an environment is never held past the timeout by a deploy whose CI went silent.
+    """
+    timeout = config.section("deploy")["timeout"]
+    for row in await deploys.stale_deploys(ctx.db, str(repo), duration_seconds(timeout)):
+        description = f"no final status after {timeout}"
         if not await deploys.finish_deployment(ctx.db, row["id"], TIMED_OUT, description=description):
             continue
-        await ctx.audit("deploy_timed_out", f"{row['environment']} request {row['request_id']}", repo=target.repo)
+        await ctx.audit("deploy_timed_out", f"{row['environment']} request {row['request_id']}", repo=repo)
         if row["forge_id"]:
             try:
-                await ctx.forge_for(target.repo).set_deployment_status(
-                    target.repo, Deployment(row["forge_id"], row["environment"], row["ref"], row["sha"]), "error",
+                await ctx.forge_for(repo).set_deployment_status(
+                    repo, Deployment(row["forge_id"], row["environment"], row["ref"], row["sha"]), "error",
                     description=f"shipbot: {description}")
             except BotError as exc:  # the forge may have dropped it; our record is what matters here
                 ctx.log.warning("timeout_status_not_set", error=exc.message)
-        await _show_quietly(ctx, await deploys.get_deployment(ctx.db, id=row["id"]))
+        row = await deploys.get_deployment(ctx.db, id=row["id"])
+        await _show_quietly(ctx, row, note=ctx.render.for_chat("deploy_progress", d=row))

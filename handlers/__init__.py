@@ -1,5 +1,5 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, deploy, deploy_status, help, links, locks, release, release_pr, release_preview
+from handlers import config, deploy, deploy_history, deploy_status, help, links, locks, release, release_pr, release_preview
 
 ROUTERS = (
     help.router,
@@ -11,4 +11,5 @@ ROUTERS = (
     locks.router,
     deploy.router,
     deploy_status.router,
+    deploy_history.router,
 )

@@ -63,15 +63,18 @@ async def default_ref(ctx: Context, target: Target) -> str:
     return await forge.default_branch(target.repo)
 
 
-async def check(ctx: Context, target: Target, ref: str, *, force: bool = False, rollback_of: int | None = None,
-                action: str = "deploy to") -> Plan:
-    """Every rule a deploy must pass, in the order that gives the most useful refusal first."""
+async def check(ctx: Context, target: Target, ref: str, *, sha: str | None = None, force: bool = False,
+                rollback_of: int | None = None, action: str = "deploy to") -> Plan:
+    """Every rule a deploy must pass, in the order that gives the most useful refusal first.
+
+    `sha` pins the commit (a rollback redeploys what ran before, not where `ref` points now).
+    """
     env = target.env
     await require_permission(ctx, target, f"{action} {env.name}")
     if not ref_allowed(ref, env.branches):
         raise CommandError(f"{ref} may not be deployed to {env.name}; allowed refs: {', '.join(env.branches)}")
     try:
-        sha = await ctx.forge_for(target.repo).resolve_ref(target.repo, ref)
+        sha = await ctx.forge_for(target.repo).resolve_ref(target.repo, sha or ref)
     except NotFound as exc:
         raise CommandError(exc.message) from None
     lock = await deploys.active_lock(ctx.db, str(target.repo), env.name)
@@ -127,7 +130,9 @@ async def _claim(ctx: Context, code: str) -> tuple[dict, Target, Plan]:
         raise CommandError("this deploy was confirmed already")
     request = row["request"]
     target = await find_target(ctx, request["env"], request["repo"])
-    plan = await check(ctx, target, request["ref"], force=request["force"], rollback_of=request["rollback_of"])
+    pinned = request["sha"] if request["rollback_of"] is not None else None
+    plan = await check(ctx, target, request["ref"], sha=pinned, force=request["force"],
+                       rollback_of=request["rollback_of"], action="roll back" if pinned else "deploy to")
     if plan.sha != request["sha"]:
         raise CommandError(f"{plan.ref} moved from {request['sha'][:7]} to {plan.sha[:7]} since you asked; "
                            f"nothing was deployed. Ask again to deploy the new commit")

@@ -70,9 +70,12 @@ async def start(ctx: Context, target: Target, plan: Plan, *, requested_by: str, 
                   "requested_by": requested_by}
         payload = {**inputs, **({"slack": {"channel": ref.channel, "ts": ref.ts}} if ref else {})}
         method, workflow = method_of(target)
+        # A rollback pins an older commit: a GitHub Deployment takes a sha as its ref; a GitLab
+        # pipeline needs a branch or tag, and its job deploys the `sha` variable instead.
+        pinned = plan.rollback_of is not None and target.repo.forge == "github"
         deployment = await ctx.forge_for(target.repo).create_deployment(
-            target.repo, ref=plan.ref, environment=env, inputs=inputs, payload=payload, method=method,
-            workflow=workflow, required_checks=target.env.require_checks and not plan.force)
+            target.repo, ref=plan.sha if pinned else plan.ref, environment=env, inputs=inputs, payload=payload,
+            method=method, workflow=workflow, required_checks=target.env.require_checks and not plan.force)
     except BaseException as exc:
         reason = exc.message if isinstance(exc, BotError) else type(exc).__name__
         await deploys.finish_deployment(db, dep_id, ERROR, description=f"could not start: {reason}")

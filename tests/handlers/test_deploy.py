@@ -43,7 +43,8 @@ def hello_world(fake_services, config: str | None = None, *, writers=("Codertoca
 
 async def rows(services, table=deployments) -> list[dict]:
     async with services.db.connect() as conn:
-        return [dict(r) for r in (await conn.execute(select(table))).mappings().all()]
+        query = select(table).order_by(*table.primary_key.columns)
+        return [dict(r) for r in (await conn.execute(query)).mappings().all()]
 
 
 def created(services, forge="github") -> list[dict]:

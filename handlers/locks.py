@@ -24,7 +24,8 @@ LOCKS_HELP = Help(summary="List the locked environments", usage="/locks [--repo 
 
 def _env_arg(ctx: Context) -> str:
     if not ctx.command.args:
-        raise CommandError(f"which environment? usage: {(LOCK_HELP if ctx.command.name == 'lock' else UNLOCK_HELP).usage}")
+        usage = (LOCK_HELP if ctx.command.name == "lock" else UNLOCK_HELP).usage
+        raise CommandError(f"which environment? usage: {usage}")
     return ctx.command.args[0]
 
 

@@ -56,10 +56,34 @@ async def require_permission(ctx: Context, target: Target, action: str) -> None:
         have = await ctx.forge_for(target.repo).permission(target.repo, actor.login)
         base_ok, rule = permission_at_least(have, "write"), f"write access to {target.repo.path}"
     verdict = deploy_permission(target.env.allow, actor, base_ok=base_ok, base_rule=rule, action=action)
-    # Group principals (github-team:, gitlab-group:, slack-group:) need membership lookups the
-    # Forge and Chat interfaces do not offer yet: until they do, only direct principals match.
+    unknown: list[str] = []
+    if not verdict.allowed and verdict.groups:
+        # Only now ask the platforms: most requests are settled by a direct principal or `*`.
+        member_of, unknown = await _memberships(ctx, target.repo, verdict.groups)
+        verdict = deploy_permission(target.env.allow, actor, base_ok=base_ok, base_rule=rule, action=action,
+                                    member_of=member_of)
     if not verdict.allowed:
-        raise CommandError(verdict.reason)
+        note = f" (shipbot cannot check membership of {', '.join(unknown)} here)" if unknown else ""
+        raise CommandError(verdict.reason + note)
+
+
+async def _memberships(ctx: Context, repo: RepoRef, groups: tuple[str, ...]) -> tuple[frozenset[str], list[str]]:
+    """The groups that hold the asker, and those whose membership the adapter cannot tell."""
+    actor = ctx.event.actor
+    found, unknown = set(), []
+    for group in groups:
+        kind, _, name = group.partition(":")
+        try:
+            if kind == "slack-group":
+                member = actor.id in await ctx.chat.usergroup_members(name)
+            else:
+                member = await ctx.forge_for(repo).is_member(repo, group, actor.login)
+        except NotImplementedError:
+            unknown.append(group)
+            continue
+        if member:
+            found.add(group)
+    return frozenset(found), unknown
 
 
 

@@ -109,6 +109,10 @@ class FakeForge(Forge):
     async def permission(self, repo, login):
         return self._get(repo, "permission").permissions.get(login, "none")
 
+    async def is_member(self, repo, group, login):
+        # "github-team:org/ops" / "gitlab-group:org/ops" -> FakeRepo.teams["org/ops"]
+        return login in self._get(repo, "is_member").teams.get(group.partition(":")[2], set())
+
     async def get_release(self, repo, tag):
         return self._get(repo, "get_release").releases.get(tag)
 

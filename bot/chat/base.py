@@ -43,6 +43,14 @@ class Chat(abc.ABC):
     async def respond(self, response_url: str, text: str, *, blocks: list[dict] | None = None,
                       ephemeral: bool = True, replace_original: bool = False) -> None: ...
 
+    async def usergroup_members(self, group_id: str) -> set[str]:
+        """The user ids in a Slack user group (`S0456DEF`), for `slack-group:` principals.
+
+        Not abstract, so chat adapters written before it keep working: one that cannot tell raises
+        NotImplementedError, and permission checks then treat the group as not matching.
+        """
+        raise NotImplementedError("this chat cannot look up user groups")
+
 
 @dataclass
 class RecordingChat(Chat):
@@ -50,6 +58,7 @@ class RecordingChat(Chat):
 
     writes: WriteLog = field(default_factory=WriteLog)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
+    usergroups: dict[str, set[str]] = field(default_factory=dict)  # reads answered from here (tests, replay)
 
     async def post(self, channel, text, *, blocks=None, thread_ts=None):
         ref = MessageRef(channel, f"dry.{next(self._ts)}")
@@ -61,6 +70,9 @@ class RecordingChat(Chat):
 
     async def ephemeral(self, channel, user, text, *, blocks=None):
         self.writes.record("slack", "ephemeral", channel=channel, user=user, text=text, blocks=blocks)
+
+    async def usergroup_members(self, group_id):
+        return set(self.usergroups.get(group_id, ()))
 
     async def respond(self, response_url, text, *, blocks=None, ephemeral=True, replace_original=False):
         self.writes.record("slack", "respond", response_url=response_url, text=text, blocks=blocks,

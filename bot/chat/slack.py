@@ -56,11 +56,13 @@ class SlackChat(Chat):
         # A local stand-in for Slack (SLACK_API_URL) also receives response_url calls in tests.
         self.response_hosts = RESPONSE_URL_HOSTS | {urlsplit(settings.api_url).hostname or ""}
 
-    async def _call(self, method: str, **kwargs: Any) -> dict:
+    async def _call(self, method: str, *, form: bool = False, **kwargs: Any) -> dict:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         for attempt in range(3):
             try:
-                response = await self.client.api_call(method, json=kwargs)
+                # Read methods such as usergroups.users.list take form fields, not a JSON body.
+                response = await (self.client.api_call(method, data=kwargs) if form
+                                  else self.client.api_call(method, json=kwargs))
                 return response.data if isinstance(response.data, dict) else {}
             except SlackApiError as exc:
                 status = exc.response.status_code
@@ -87,6 +89,11 @@ class SlackChat(Chat):
 
     async def update(self, ref, text, *, blocks=None):
         await self._call("chat.update", channel=ref.channel, ts=ref.ts, text=text, blocks=validated_blocks(blocks))
+
+    async def usergroup_members(self, group_id):
+        # https://api.slack.com/methods/usergroups.users.list (scope usergroups:read)
+        data = await self._call("usergroups.users.list", form=True, usergroup=group_id)
+        return set(data.get("users") or ())
 
     async def ephemeral(self, channel, user, text, *, blocks=None):
         await self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=validated_blocks(blocks))

@@ -214,6 +214,14 @@ class Forge(abc.ABC):
     async def permission(self, repo: RepoRef, login: str) -> str:
         """The user's permission, one of PERMISSIONS."""
 
+    async def is_member(self, repo: RepoRef, group: str, login: str) -> bool:
+        """Whether `login` belongs to `group` (`github-team:org/team`, `gitlab-group:group/sub`).
+
+        Not abstract, so adapters written before it keep working: one that cannot tell raises
+        NotImplementedError, and permission checks then treat the group as not matching.
+        """
+        raise NotImplementedError(f"{self.name} cannot look up group membership yet")
+
     @abc.abstractmethod
     async def get_release(self, repo: RepoRef, tag: str) -> Release | None: ...
 

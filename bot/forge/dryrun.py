@@ -66,6 +66,10 @@ class DryRunForge(Forge):
     async def permission(self, repo, login):
         return await self.inner.permission(repo, login) if self.inner else "write"
 
+    async def is_member(self, repo, group, login):
+        # Offline, like permission() above: assume yes, so a replay shows what would be sent.
+        return await self.inner.is_member(repo, group, login) if self.inner else True
+
     async def get_release(self, repo, tag):
         return await self.inner.get_release(repo, tag) if self.inner else None
 

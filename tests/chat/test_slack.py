@@ -50,6 +50,12 @@ class TestMessages:
         await chat.respond(recorder.url + "/commands/T1/1/abc", "done", ephemeral=False, replace_original=True)
         assert recorder.requests[0].json == {"text": "done", "response_type": "in_channel", "replace_original": True}
 
+    async def test_usergroup_members(self, chat, recorder):
+        """usergroups.users.list is asked with form fields and answers the group's user ids."""
+        recorder.on("POST", "/api/usergroups.users.list", json=ok(users=["U1", "U2"]))
+        assert await chat.usergroup_members("S0OPS") == {"U1", "U2"}
+        assert recorder.requests[0].form == {"usergroup": ["S0OPS"]}
+
     async def test_response_url_elsewhere_is_refused(self, chat, recorder):
         """A response_url that does not point at Slack is never called."""
         with pytest.raises(ChatError, match="must point at Slack"):

@@ -266,3 +266,28 @@ class TestConfirmButtons:
         assert "cancelled the deploy of `main`" in slack_texts(services, "update")[0]
         await deliver(services, "slack", "slack", click("deploy_confirm", code))
         assert "this deploy was cancelled already" in slack_texts(services)[-1] and created(services) == []
+
+
+GROUPS = ("deploy:\n  environments:\n    production:\n      confirm: false\n"
+          "      allow: ['github-team:octo/ops', 'slack-group:S0OPS']\n")
+
+
+class TestGroups:
+    async def test_slack_user_group(self, fake_services):
+        """A member of an allowed Slack user group deploys; others are told which groups may."""
+        services = widget(fake_services, GROUPS)
+        services.chat.usergroups["S0OPS"] = {"U0123ABC"}
+        await deliver(services, "slack", "slack", slash("deploy production", user="U0OTHER"))
+        assert ("slack:U0OTHER may not deploy to production; who may: members of github-team:octo/ops, "
+                "members of slack-group:S0OPS") in slack_texts(services)[-1]
+        await deliver(services, "slack", "slack", slash("deploy production"))
+        assert len(created(services)) == 1
+
+    async def test_github_team(self, fake_services):
+        """A commenter in an allowed GitHub team deploys; a writer outside it does not."""
+        services = hello_world(fake_services, GROUPS, writers=("Codertocat", "hubot"))
+        services.forges["github"].repo(GITHUB_REPO).teams["octo/ops"] = {"Codertocat"}
+        await deliver(services, "github", "issue_comment", pr_comment("/deploy production main", login="hubot"))
+        assert "github:hubot may not deploy to production" in comments(services.forges["github"], GITHUB_REPO)[-1]
+        await deliver(services, "github", "issue_comment", pr_comment("/deploy production main"))
+        assert [c["environment"] for c in created(services)] == ["production"]

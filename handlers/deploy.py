@@ -163,6 +163,7 @@ async def deploy_confirmed(ctx: Context) -> None:
         row, target, plan = await _claim(ctx, code)
     except CommandError as exc:
         await ctx.audit("refused", f"confirm button: {exc.message}")
+        await _retire_expired(ctx, code, message)
         raise
     await start(ctx, target, plan, requested_by=row["requested_by"], reply_to=ctx.event.reply_to,
                 seed=f"confirm:{code}", message=message)
@@ -182,4 +183,15 @@ async def deploy_cancelled(ctx: Context) -> None:
     await ctx.audit("cancelled", f"{row['request']['env']} {row['request']['ref']}", repo=row["repo"])
     if message:
         text = ctx.render.for_chat("deploy_cancelled", request=row["request"], who=principal(ctx), at=utc(time.time()))
+        await ctx.chat.update(message, text, blocks=text_blocks(text))
+
+
+async def _retire_expired(ctx: Context, code: str, message: MessageRef | None) -> None:
+    """When the requester clicks an expired Confirm, take the buttons away so nobody tries again."""
+    row = await deploys.get_confirmation(ctx.db, code)
+    if (message is None or row is None or row["requested_by"] != principal(ctx) or row["used_at"] is not None
+            or time.time() < row["expires_at"]):
+        return
+    if await deploys.use_confirmation(ctx.db, code, "expired"):
+        text = ctx.render.for_chat("deploy_expired", request=row["request"], who=row["requested_by"])
         await ctx.chat.update(message, text, blocks=text_blocks(text))

@@ -291,3 +291,40 @@ class TestGroups:
         assert "github:hubot may not deploy to production" in comments(services.forges["github"], GITHUB_REPO)[-1]
         await deliver(services, "github", "issue_comment", pr_comment("/deploy production main"))
         assert [c["environment"] for c in created(services)] == ["production"]
+
+
+class TestExpiredButtons:
+    async def test_expired_confirm_removes_the_buttons(self, fake_services):
+        """Confirm after confirm_ttl deploys nothing and replaces the buttons with why."""
+        services = widget(fake_services, PROD)
+        await deliver(services, "slack", "slack", slash("deploy production"))
+        code = services.chat.writes.writes[0].data["blocks"][1]["elements"][0]["value"]
+        async with services.db.begin() as conn:
+            await conn.execute(update(confirmations).values(expires_at=0))
+        await deliver(services, "slack", "slack", click("deploy_confirm", code))
+        (update_,) = [w for w in services.chat.writes.writes if w.action == "update"]
+        assert "was not confirmed in time; nothing was deployed" in update_.data["text"]
+        assert "the confirmation expired" in slack_texts(services, "respond")[-1] and created(services) == []
+
+
+class TestHelpAndAudit:
+    async def test_help_explains_deploy(self, fake_services):
+        """`/help deploy` shows the usage, examples and who may deploy."""
+        services = widget(fake_services)
+        await deliver(services, "slack", "slack", slash("help deploy"))
+        text = slack_texts(services)[-1]
+        assert "/deploy <env> [<ref>] [--repo R] [--force]" in text and "/deploy confirm k7x9m2pq" in text
+
+    async def test_every_decision_is_audited(self, fake_services):
+        """The confirmation request, the confirmation, the start and a refusal each leave an audit row."""
+        from bot.store.tables import audit_log
+        services = widget(fake_services, PROD)
+        await deliver(services, "slack", "slack", slash("deploy production"))
+        code = services.chat.writes.writes[0].data["blocks"][1]["elements"][0]["value"]
+        await deliver(services, "slack", "slack", click("deploy_confirm", code, user="U0OTHER"))
+        await deliver(services, "slack", "slack", click("deploy_confirm", code))
+        await deliver(services, "slack", "slack", slash("deploy staging feature/x"))
+        decisions = [(r["decision"], r["actor"]) for r in await rows(services, audit_log)]
+        assert decisions == [("confirmation_requested", "slack:U0123ABC"), ("refused", "slack:U0OTHER"),
+                             ("confirmed", "slack:U0123ABC"), ("deploy_started", "slack:U0123ABC"),
+                             ("refused", "slack:U0123ABC")]

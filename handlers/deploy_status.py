@@ -1,15 +1,19 @@
-"""Follow deploys shipbot started: GitHub deployment statuses, GitLab deployment and pipeline events."""
+"""Follow deploys shipbot started: GitHub deployment statuses and workflow runs, GitLab deployments and pipelines."""
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping
 
 from bot import deploys
 from bot.context import Context
 from bot.routing import Router
-from bot.sansio.deploys import FINAL_STATES, QUEUED, github_state, gitlab_state
+from bot.sansio.deploys import FINAL_STATES, QUEUED, github_state, gitlab_state, workflow_run_state
 from handlers.deploy_runs import expire_stale, show
 
 router = Router()
+
+# Our request id (32 hex digits) in a run's title: the example workflow's `run-name` carries it.
+REQUEST_ID_RE = re.compile(r"\b[0-9a-f]{32}\b")
 
 # Non-final states in order: a late `queued` never overwrites `in_progress`.
 RANK = {"starting": 0, QUEUED: 1, "in_progress": 2}
@@ -28,6 +32,20 @@ async def github_deployment_status(ctx: Context) -> None:
     await _follow(ctx, row, github_state(str(status.get("state"))), run_url=status.get("log_url") or
                   status.get("target_url") or None, environment_url=status.get("environment_url") or None,
                   description=status.get("description") or None)
+
+
+@router.on("workflow_run", source="github")
+async def github_workflow_run(ctx: Context) -> None:
+    """A run of a dispatched deploy workflow (method: workflow): ours by run id or by the id in its title."""
+    run = ctx.event.payload.get("workflow_run") or {}
+    if ctx.repo is None or run.get("event") != "workflow_dispatch":
+        return
+    row = await deploys.get_deployment(ctx.db, repo=str(ctx.repo), forge_id=str(run.get("id")))
+    found = REQUEST_ID_RE.search(str(run.get("display_title") or ""))
+    if row is None and found:
+        row = await deploys.get_deployment(ctx.db, request_id=found.group(0))
+    action = str(ctx.event.payload.get("action"))
+    await _follow(ctx, row, workflow_run_state(action, run.get("conclusion")), run_url=run.get("html_url"))
 
 
 @router.on("deployment", source="gitlab")

@@ -19,8 +19,8 @@ OPENAPI = NODE_MODULES / "@octokit" / "openapi" / "generated" / "api.github.com.
 STATUSES = "/repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
 
 
-def workflow() -> dict:
-    data = yaml.safe_load((ROOT / "examples" / "github" / "deploy.yml").read_text())
+def workflow(name: str = "deploy.yml") -> dict:
+    data = yaml.safe_load((ROOT / "examples" / "github" / name).read_text())
     # YAML 1.1 reads the bare key `on` as True; GitHub reads it as "on".
     data["on"] = data.pop(True, data.get("on"))
     return data
@@ -74,6 +74,19 @@ class TestGitHubWorkflow:
                 jsonschema.validate(fields, status_schema())
                 states.append(fields["state"])
         assert states == ["in_progress", "success", "failure"]
+
+
+class TestDispatchedWorkflow:
+    def test_declares_every_input_and_names_the_run(self):
+        """workflow_dispatch declares each input as a required string; run-name carries the request id."""
+        data = workflow("deploy-dispatch.yml")
+        inputs = data["on"]["workflow_dispatch"]["inputs"]
+        assert tuple(inputs) == INPUTS
+        assert all(spec["required"] is True and spec["type"] == "string" for spec in inputs.values())
+        assert "${{ inputs.shipbot_request_id }}" in data["run-name"]
+        steps = data["jobs"]["deploy"]["steps"]
+        assert data["jobs"]["deploy"]["runs-on"] and all(("run" in s) != ("uses" in s) for s in steps)
+        assert steps[0]["with"]["ref"] == "${{ inputs.sha }}"
 
 
 class TestGitLabCI:

@@ -109,6 +109,23 @@ def gitlab_state(status: str) -> str | None:
     return GITLAB_STATES.get(status)
 
 
+# GitHub Actions run conclusions: https://docs.github.com/en/webhooks/webhook-events-and-payloads#workflow_run
+RUN_CONCLUSIONS = {"success": SUCCESS, "failure": FAILURE, "timed_out": FAILURE, "startup_failure": ERROR,
+                   "action_required": ERROR, "stale": ERROR, "cancelled": CANCELLED, "skipped": CANCELLED,
+                   "neutral": SUCCESS}
+
+
+def workflow_run_state(action: str, conclusion: str | None) -> str | None:
+    """Our state for a workflow_run event of a dispatched deploy workflow (method: workflow)."""
+    if action == "requested":
+        return QUEUED
+    if action == "in_progress":
+        return IN_PROGRESS
+    if action == "completed":
+        return RUN_CONCLUSIONS.get(conclusion or "", ERROR)
+    return None
+
+
 def rollback_target(history: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """From newest-first deploys of one environment: the last success before the current one.
 

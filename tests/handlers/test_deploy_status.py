@@ -128,3 +128,30 @@ class TestTimeout:
         (status,) = services.forges["github"].writes("set_deployment_status")
         assert status["state"] == "error" and status["deployment"] == "1000"
         assert any(t.startswith(":alarm_clock: timed out") for t in slack_texts(services, "post"))
+
+
+class TestWorkflowRuns:
+    async def test_dispatched_run_found_by_its_title(self, fake_services):
+        """method: workflow: a workflow_run whose title carries our request id moves the deploy on."""
+        services = fake_services(**SLACK_ENV)
+        services.forges["github"].repo("octo/widget").files["main", ".shipbot.yml"] = (
+            "deploy:\n  method: workflow\n  workflow: deploy-dispatch.yml\n")
+        await deliver(services, "slack", "slack", slash("deploy staging"))
+        (call,) = created(services)
+        assert call["method"] == "workflow" and call["workflow"] == "deploy-dispatch.yml"
+        payload = github_example("workflow_run", "completed")
+        payload["repository"]["full_name"] = "octo/widget"
+        run = payload["workflow_run"]
+        run.update(event="workflow_dispatch", status="completed", conclusion="success",
+                   display_title=f"deploy main to staging (shipbot {call['inputs']['shipbot_request_id']})")
+        await deliver(services, "github", "workflow_run", payload)
+        (record,) = await rows(services)
+        assert record["status"] == "success" and record["run_url"] == run["html_url"]
+
+    async def test_other_runs_are_ignored(self, fake_services):
+        """A workflow run shipbot did not dispatch changes nothing."""
+        services, _ = await deployed_to_staging(fake_services)
+        payload = github_example("workflow_run", "completed")
+        payload["repository"]["full_name"] = "octo/widget"
+        await deliver(services, "github", "workflow_run", payload)
+        assert (await rows(services))[0]["status"] == "queued"

@@ -7,7 +7,7 @@ import pytest
 
 from bot.sansio.deploys import (CODE_ALPHABET, CODE_LENGTH, confirmation_problem, deploy_permission,
                                 deploy_timed_out, github_state, gitlab_state, lock_active, new_code, normalize_code,
-                                ref_allowed, rollback_target)
+                                ref_allowed, rollback_target, workflow_run_state)
 from bot.sansio.events import Actor
 
 OCTOCAT = Actor("github", "octocat", "1")
@@ -122,3 +122,14 @@ class TestRollbackTarget:
                 {"status": "success", "sha": "c"}, {"status": "error", "sha": "b"}, {"status": "success", "sha": "a"}]
         assert rollback_target(rows)["sha"] == "a"
         assert rollback_target(rows[:3]) is None
+
+
+class TestWorkflowRunState:
+    @pytest.mark.parametrize("action, conclusion, state", [
+        ("requested", None, "queued"), ("in_progress", None, "in_progress"), ("completed", "success", "success"),
+        ("completed", "timed_out", "failure"), ("completed", "cancelled", "cancelled"),
+        ("completed", "startup_failure", "error"), ("completed", None, "error"), ("deleted", None, None),
+    ])
+    def test_states(self, action, conclusion, state):
+        """A dispatched run's action and conclusion map onto our states."""
+        assert workflow_run_state(action, conclusion) == state

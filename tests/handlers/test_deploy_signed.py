@@ -1,7 +1,6 @@
 """A protected deploy end to end through the real app: signed Slack command and click, signed PR comment."""
 from __future__ import annotations
 
-
 import pytest
 
 from bot.chat.base import RecordingChat

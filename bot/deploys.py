@@ -223,3 +223,8 @@ async def use_confirmation(db: Database, code: str, outcome: str) -> bool:
             confirmations.c.code == code, confirmations.c.used_at.is_(None)).values(used_at=time.time(),
                                                                                    outcome=outcome))
         return result.rowcount == 1
+
+
+async def set_confirmation_outcome(db: Database, code: str, outcome: str) -> None:
+    async with db.begin() as conn:
+        await conn.execute(update(confirmations).where(confirmations.c.code == code).values(outcome=outcome))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import secrets
 import time
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
 from bot import deploys
 from bot.chat.base import MessageRef
@@ -129,13 +131,14 @@ async def _claim(ctx: Context, code: str) -> tuple[dict, Target, Plan]:
     if not retrying and not await deploys.use_confirmation(ctx.db, code, "confirmed"):
         raise CommandError("this deploy was confirmed already")
     request = row["request"]
-    target = await find_target(ctx, request["env"], request["repo"])
-    pinned = request["sha"] if request["rollback_of"] is not None else None
-    plan = await check(ctx, target, request["ref"], sha=pinned, force=request["force"],
-                       rollback_of=request["rollback_of"], action="roll back" if pinned else "deploy to")
-    if plan.sha != request["sha"]:
-        raise CommandError(f"{plan.ref} moved from {request['sha'][:7]} to {plan.sha[:7]} since you asked; "
-                           f"nothing was deployed. Ask again to deploy the new commit")
+    async with _refusal_recorded(ctx, code):
+        target = await find_target(ctx, request["env"], request["repo"])
+        pinned = request["sha"] if request["rollback_of"] is not None else None
+        plan = await check(ctx, target, request["ref"], sha=pinned, force=request["force"],
+                           rollback_of=request["rollback_of"], action="roll back" if pinned else "deploy to")
+        if plan.sha != request["sha"]:
+            raise CommandError(f"{plan.ref} moved from {request['sha'][:7]} to {plan.sha[:7]} since you asked; "
+                               f"nothing was deployed. Ask again to deploy the new commit")
     await ctx.audit("confirmed", f"{target.env.name} {plan.ref} {plan.sha[:7]}", repo=target.repo)
     return row, target, plan
 
@@ -144,8 +147,19 @@ async def confirm_by_code(ctx: Context, code: str) -> None:
     """`/deploy confirm <code>`: the same person, within confirm_ttl, the ref re-checked."""
     code = normalize_code(code)
     row, target, plan = await _claim(ctx, code)
-    await start(ctx, target, plan, requested_by=row["requested_by"], reply_to=ctx.event.reply_to,
-                seed=f"confirm:{code}")
+    async with _refusal_recorded(ctx, code):
+        await start(ctx, target, plan, requested_by=row["requested_by"], reply_to=ctx.event.reply_to,
+                    seed=f"confirm:{code}")
+
+
+@asynccontextmanager
+async def _refusal_recorded(ctx: Context, code: str) -> AsyncIterator[None]:
+    """A used confirmation whose deploy is then refused (busy, locked, moved) says so when clicked again."""
+    try:
+        yield
+    except CommandError:
+        await deploys.set_confirmation_outcome(ctx.db, code, "refused")
+        raise
 
 
 def _clicked(ctx: Context) -> tuple[str, MessageRef | None]:
@@ -165,8 +179,9 @@ async def deploy_confirmed(ctx: Context) -> None:
         await ctx.audit("refused", f"confirm button: {exc.message}")
         await _retire_expired(ctx, code, message)
         raise
-    await start(ctx, target, plan, requested_by=row["requested_by"], reply_to=ctx.event.reply_to,
-                seed=f"confirm:{code}", message=message)
+    async with _refusal_recorded(ctx, code):
+        await start(ctx, target, plan, requested_by=row["requested_by"], reply_to=ctx.event.reply_to,
+                    seed=f"confirm:{code}", message=message)
 
 
 @router.action("deploy_cancel")

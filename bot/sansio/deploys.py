@@ -84,6 +84,8 @@ def confirmation_problem(row: Mapping[str, Any] | None, *, principal: str, repo:
         return f"only {row['requested_by']}, who asked for this deploy, can confirm it"
     if repo is not None and row["repo"] != repo:
         return f"that code belongs to {row['repo']}; confirm it there"
+    if row["used_at"] is not None and row["outcome"] == "refused":
+        return "this deploy was refused when it was confirmed; ask again with /deploy"
     if row["used_at"] is not None:
         return f"this deploy was {row['outcome'] or 'handled'} already"
     if now >= row["expires_at"]:

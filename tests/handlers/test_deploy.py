@@ -328,3 +328,21 @@ class TestHelpAndAudit:
         assert decisions == [("confirmation_requested", "slack:U0123ABC"), ("refused", "slack:U0OTHER"),
                              ("confirmed", "slack:U0123ABC"), ("deploy_started", "slack:U0123ABC"),
                              ("refused", "slack:U0123ABC")]
+
+
+class TestRefusedAtConfirmation:
+    async def test_busy_environment_at_confirmation(self, fake_services):
+        """A confirmation refused because the environment got busy says so, and a second click does not deploy."""
+        services = widget(fake_services, PROD.replace("require_checks: true", "require_checks: false"))
+        await deliver(services, "slack", "slack", slash("deploy production"))
+        code = services.chat.writes.writes[0].data["blocks"][1]["elements"][0]["value"]
+        await deliver(services, "slack", "slack", slash("deploy production"))
+        second = [w for w in services.chat.writes.writes if len(w.data.get("blocks") or ()) == 2][-1]
+        await deliver(services, "slack", "slack", click(
+            "deploy_confirm", second.data["blocks"][1]["elements"][0]["value"], message_ts=second.data["ts"]))
+        assert len(created(services)) == 1
+        await deliver(services, "slack", "slack", click("deploy_confirm", code))
+        assert "production is busy:" in slack_texts(services)[-1]
+        await deliver(services, "slack", "slack", click("deploy_confirm", code))
+        assert "refused when it was confirmed; ask again" in slack_texts(services)[-1]
+        assert len(created(services)) == 1

@@ -148,6 +148,18 @@ async def update_deployment(db: Database, deployment_id: int, **values: Any) -> 
         await conn.execute(update(deployments).where(deployments.c.id == deployment_id).values(**values))
 
 
+async def record_started(db: Database, deployment_id: int, *, forge_id: str, run_url: str | None,
+                         environment_url: str | None) -> None:
+    """Remember the forge's id; `queued` only if no status event overtook us (CI can be that fast)."""
+    now = time.time()
+    async with db.begin() as conn:
+        await conn.execute(update(deployments).where(deployments.c.id == deployment_id).values(
+            forge_id=forge_id, updated_at=now))
+        await conn.execute(update(deployments).where(deployments.c.id == deployment_id,
+                                                     deployments.c.status == "starting").values(
+            status="queued", run_url=run_url, environment_url=environment_url))
+
+
 async def finish_deployment(db: Database, deployment_id: int, status: str, **values: Any) -> bool:
     """Record a final status and free the environment; False when it was final already."""
     now = time.time()

@@ -12,7 +12,7 @@ from bot.context import Context
 from bot.errors import BotError, CommandError
 from bot.forge.base import Deployment
 from bot.render import utc
-from bot.sansio.deploys import ERROR, QUEUED, TIMED_OUT
+from bot.sansio.deploys import ERROR, TIMED_OUT
 from bot.sansio.events import ReplyTarget, RepoRef
 from bot.sansio.repoconfig import RepoConfig, duration_seconds
 from handlers.environments import Target
@@ -82,8 +82,8 @@ async def start(ctx: Context, target: Target, plan: Plan, *, requested_by: str, 
         await ctx.audit("deploy_not_started", reason, repo=target.repo)
         await _show_quietly(ctx, await deploys.get_deployment(db, id=dep_id))
         raise
-    await deploys.update_deployment(db, dep_id, forge_id=str(deployment.id), status=QUEUED,
-                                    run_url=deployment.url, environment_url=target.env.url)
+    await deploys.record_started(db, dep_id, forge_id=str(deployment.id), run_url=deployment.url,
+                                 environment_url=target.env.url)
     row = await deploys.get_deployment(db, id=dep_id)
     await ctx.audit("deploy_started", f"{env} {plan.ref} {plan.sha[:7]} request {row['request_id']}",
                     repo=target.repo)

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 from bot import deploys
 from bot.context import Context
+from bot.errors import BotError
 from bot.routing import Router
 from bot.sansio.deploys import FINAL_STATES, QUEUED, github_state, gitlab_state, workflow_run_state
 from handlers.deploy_runs import expire_stale, show
@@ -100,6 +101,8 @@ async def _follow(ctx: Context, row: dict | None, state: str | None, **seen: Any
     row = await deploys.get_deployment(ctx.db, id=row["id"])
     changed = row["status"] != before
     await show(ctx, row, note=ctx.render.for_chat("deploy_progress", d=row) if changed else None)
-    config = await ctx.repo_config(ctx.repo) if ctx.repo else None
-    if config is not None:
-        await expire_stale(ctx, ctx.repo, config)
+    if ctx.repo is not None:
+        try:
+            await expire_stale(ctx, ctx.repo, await ctx.repo_config(ctx.repo))
+        except BotError as exc:  # an invalid .shipbot.yml must not undo the status just recorded
+            ctx.log.warning("stale_deploys_not_checked", error=exc.message)

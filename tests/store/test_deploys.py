@@ -35,6 +35,14 @@ class TestOneDeployPerEnvironment:
         assert await claim(db, "r1") == (dep_id, None)  # started already: returned, never claimed twice
         assert await deploys.active_deploy(db, REPO, "staging") is None
 
+    async def test_fast_ci_is_not_overwritten(self, db):
+        """A final status that arrives before shipbot recorded the forge's id is kept, not reset to queued."""
+        dep_id, _ = await claim(db, "r1")
+        await deploys.finish_deployment(db, dep_id, "success")
+        await deploys.record_started(db, dep_id, forge_id="7", run_url=None, environment_url=None)
+        row = await deploys.get_deployment(db, id=dep_id)
+        assert (row["status"], row["forge_id"]) == ("success", "7")
+
     async def test_environments_are_independent(self, db):
         """Holding staging does not hold production."""
         assert (await claim(db, "s"))[0] is not None and (await claim(db, "p", "production"))[0] is not None

@@ -61,7 +61,8 @@ class TestGitHubWorkflow:
         text = (ROOT / "examples" / "github" / "deploy.yml").read_text()
         for name in INPUTS:
             assert f"github.event.deployment.payload.{name} }}}}" in text, name
-        checkout = next(s for s in workflow()["jobs"]["deploy"]["steps"] if s.get("uses", "").startswith("actions/checkout"))
+        steps = workflow()["jobs"]["deploy"]["steps"]
+        checkout = next(s for s in steps if s.get("uses", "").startswith("actions/checkout"))
         assert checkout["with"]["ref"] == "${{ github.event.deployment.payload.sha }}"
 
     def test_status_calls_match_github_openapi(self):

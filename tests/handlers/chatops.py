@@ -18,7 +18,10 @@ def slash(text: str, *, user: str = "U0123ABC", channel: str = CHANNEL, command:
 
 def click(action_id: str, value: str, *, user: str = "U0123ABC", channel: str = CHANNEL,
           message_ts: str = "dry.1") -> dict:
-    """A Slack block_actions payload for one button (https://api.slack.com/reference/interaction-payloads/block-actions)."""
+    """A Slack block_actions payload for one button.
+
+    https://api.slack.com/reference/interaction-payloads/block-actions
+    """
     return {"type": "block_actions", "team": {"id": "T1"}, "user": {"id": user, "username": user.lower()},
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
             "channel": {"id": channel, "name": "deploys"}, "response_url": "https://hooks.slack.com/actions/T1/1/y",

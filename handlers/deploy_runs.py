@@ -115,11 +115,27 @@ async def show(ctx: Context, row: dict, *, note: str | None = None) -> None:
         await ctx.chat.update(ref, text, blocks=text_blocks(text))
         if note:
             await ctx.chat.post(ref.channel, note, thread_ts=ref.ts)
-    target = deploys.target_from_json(row["reply_to"])
-    if target is not None and target.kind == "comment" and target.repo and target.number is not None:
+    where = await _change_request_of(ctx, row)
+    if where is not None:
+        repo, number = where
         marker = f"<!-- shipbot:deploy:{row['request_id']} -->"
-        await ctx.forge_for(target.repo).upsert_comment(target.repo, target.number, marker,
-                                                        ctx.render.for_forge("deploy_status", d=row, marker=marker))
+        await ctx.forge_for(repo).upsert_comment(repo, number, marker,
+                                                 ctx.render.for_forge("deploy_status", d=row, marker=marker))
+
+
+async def _change_request_of(ctx: Context, row: dict) -> tuple[RepoRef, int] | None:
+    """The PR/MR whose thread shows this deploy: where it was asked for, else the open one of its branch."""
+    target = deploys.target_from_json(row["reply_to"])
+    if target is not None and target.kind == "comment":
+        return (target.repo, target.number) if target.repo and target.number is not None else None
+    forge_name, _, path = row["repo"].partition(":")
+    repo = RepoRef(forge_name, path)
+    try:
+        change = await ctx.forge_for(repo).find_change_request(repo, row["ref"])
+    except BotError as exc:  # the Slack message already shows the status; the PR line can wait
+        ctx.log.warning("deploy_pr_not_found", error=exc.message)
+        return None
+    return (repo, change.number) if change else None
 
 
 async def _show_quietly(ctx: Context, row: dict, *, note: str | None = None) -> None:

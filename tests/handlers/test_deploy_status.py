@@ -155,3 +155,16 @@ class TestWorkflowRuns:
         payload["repository"]["full_name"] = "octo/widget"
         await deliver(services, "github", "workflow_run", payload)
         assert (await rows(services))[0]["status"] == "queued"
+
+
+class TestPullRequestLine:
+    async def test_slack_deploy_of_a_pr_branch_shows_on_the_pr(self, fake_services):
+        """A deploy asked for in Slack of a branch with an open PR keeps a line on that PR too."""
+        services = fake_services(**SLACK_ENV)
+        repo = services.forges["github"].repo("octo/widget")
+        repo.refs["feature/login"] = "d" * 40
+        repo.change_requests[12] = ChangeRequest(12, "Login", "feature/login", "d" * 40, "main")
+        await deliver(services, "slack", "slack", slash("deploy staging feature/login"))
+        await deliver(services, "github", "deployment_status", status_event(created(services)[0], "success"))
+        first, last = services.forges["github"].writes("upsert_comment")
+        assert first["number"] == last["number"] == 12 and "**deployed**" in last["body"]

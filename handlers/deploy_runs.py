@@ -73,9 +73,10 @@ async def start(ctx: Context, target: Target, plan: Plan, *, requested_by: str, 
         # A rollback pins an older commit: a GitHub Deployment takes a sha as its ref; a GitLab
         # pipeline needs a branch or tag, and its job deploys the `sha` variable instead.
         pinned = plan.rollback_of is not None and target.repo.forge == "github"
+        extra = {"job": target.env.job} if target.env.job else {}  # only then: older adapters lack it
         deployment = await ctx.forge_for(target.repo).create_deployment(
             target.repo, ref=plan.sha if pinned else plan.ref, environment=env, inputs=inputs, payload=payload,
-            method=method, workflow=workflow, required_checks=target.env.require_checks and not plan.force)
+            method=method, workflow=workflow, required_checks=target.env.require_checks and not plan.force, **extra)
     except BaseException as exc:
         reason = exc.message if isinstance(exc, BotError) else type(exc).__name__
         await deploys.finish_deployment(db, dep_id, ERROR, description=f"could not start: {reason}")

@@ -185,9 +185,10 @@ class FakeForge(Forge):
         self._write("rerun_failed", repo, check=check.name, run_id=check.run_id, suite_id=check.suite_id)
 
     async def create_deployment(self, repo, *, ref, environment, inputs, payload, method="deployment",
-                                workflow=None, required_checks=True):
+                                workflow=None, required_checks=True, job=None):
         data = self._write("create_deployment", repo, ref=ref, environment=environment, inputs=dict(inputs),
-                           payload=dict(payload), method=method, workflow=workflow, required_checks=required_checks)
+                           payload=dict(payload), method=method, workflow=workflow, required_checks=required_checks,
+                           **({"job": job} if job else {}))
         deployment = Deployment(next(self._ids), environment, ref, inputs.get("sha"), None, dict(payload))
         data.deployments.append(deployment)
         return deployment

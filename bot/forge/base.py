@@ -272,8 +272,13 @@ class Forge(abc.ABC):
     @abc.abstractmethod
     async def create_deployment(self, repo: RepoRef, *, ref: str, environment: str, inputs: dict[str, str],
                                 payload: dict[str, Any], method: str = "deployment",
-                                workflow: str | None = None, required_checks: bool = True) -> Deployment:
-        """Start a deploy: a GitHub Deployment, a workflow dispatch, or a GitLab pipeline with variables."""
+                                workflow: str | None = None, required_checks: bool = True,
+                                job: str | None = None) -> Deployment:
+        """Start a deploy: a GitHub Deployment, a workflow dispatch, or a GitLab pipeline with variables.
+
+        `job` (GitLab, method pipeline): play this manual job of the new pipeline. Callers pass it
+        only when an environment names one, so adapters written before it keep working.
+        """
 
     @abc.abstractmethod
     async def set_deployment_status(self, repo: RepoRef, deployment: Deployment, state: str, *,

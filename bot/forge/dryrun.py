@@ -131,9 +131,10 @@ class DryRunForge(Forge):
         self._record("rerun_failed", repo, check=check.name, run_id=check.run_id, suite_id=check.suite_id)
 
     async def create_deployment(self, repo, *, ref, environment, inputs, payload, method="deployment",
-                                workflow=None, required_checks=True):
+                                workflow=None, required_checks=True, job=None):
         did = self._record("create_deployment", repo, ref=ref, environment=environment, inputs=inputs,
-                           payload=payload, method=method, workflow=workflow, required_checks=required_checks)
+                           payload=payload, method=method, workflow=workflow, required_checks=required_checks,
+                           job=job)
         return Deployment(did, environment, ref, inputs.get("sha"), None, payload)
 
     async def set_deployment_status(self, repo, deployment: Deployment, state, *, description="", log_url=None):

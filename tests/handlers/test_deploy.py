@@ -192,6 +192,17 @@ class TestDeployFromComments:
         await deliver(services, "gitlab", "Note Hook", mr_note("/deploy review"))
         (call,) = created(services, "gitlab")
         assert call["method"] == "pipeline" and call["ref"] == "markdown" and call["environment"] == "review"
+        assert "job" not in call
+
+    async def test_gitlab_manual_job(self, fake_services):
+        """An environment naming a manual job has the forge play that job of the pipeline."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        repo = services.forges["gitlab"].repo(GITLAB_REPO)
+        repo.permissions["root"] = "maintain"
+        repo.files["main", ".shipbot.yml"] = "deploy:\n  environments:\n    staging:\n      job: deploy-staging\n"
+        await deliver(services, "gitlab", "Note Hook", mr_note("/deploy staging main"))
+        (call,) = created(services, "gitlab")
+        assert call["job"] == "deploy-staging" and call["ref"] == "main"
 
 
 def code_in(text: str) -> str:

@@ -198,6 +198,12 @@ async def history(db: Database, repos: list[str], env: str | None = None, *, lim
     return [dict(r) for r in rows]
 
 
+async def repos_deploying(db: Database) -> list[str]:
+    """Repositories with a deploy holding an environment right now."""
+    async with db.connect() as conn:
+        return list((await conn.execute(select(active_deploys.c.repo).distinct())).scalars().all())
+
+
 async def stale_deploys(db: Database, repo: str, timeout: float) -> list[dict]:
     """Deploys holding an environment for longer than `timeout` seconds."""
     async with db.connect() as conn:

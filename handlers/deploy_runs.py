@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot import deploys
 from bot.chat.base import MessageRef
@@ -13,9 +15,12 @@ from bot.errors import BotError, CommandError
 from bot.forge.base import Deployment
 from bot.render import utc
 from bot.sansio.deploys import ERROR, TIMED_OUT
-from bot.sansio.events import ReplyTarget, RepoRef
+from bot.sansio.events import Event, ReplyTarget, RepoRef
 from bot.sansio.repoconfig import RepoConfig, duration_seconds
 from handlers.environments import Target
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,20 @@ async def expire_stale(ctx: Context, repo: RepoRef, config: RepoConfig) -> None:
                 ctx.log.warning("timeout_status_not_set", error=exc.message)
         row = await deploys.get_deployment(ctx.db, id=row["id"])
         await _show_quietly(ctx, row, note=ctx.render.for_chat("deploy_progress", d=row))
+
+
+async def sweep_timeouts(services: "Services", log) -> None:
+    """Time out silent deploys of every repository, for a periodic caller.
+
+    shipbot also does this whenever it looks at a repository's deploys; a periodic call makes the
+    "timed out" message appear on time when nobody is deploying. Nothing calls it yet: the core
+    (worker or app) needs a timer that runs it, say, every minute.
+    """
+    for name in await deploys.repos_deploying(services.db):
+        forge, _, path = name.partition(":")
+        repo = RepoRef(forge, path)
+        ctx = Context(Event(forge, "shipbot.sweep", f"sweep-{time.time():.0f}", {}, repo), None, services, log)
+        try:
+            await expire_stale(ctx, repo, await ctx.repo_config(repo))
+        except BotError as exc:  # one repository's bad config or outage must not stop the others
+            log.warning("deploy_sweep_failed", repo=name, error=exc.message)

@@ -1,10 +1,12 @@
 """Following deploys: GitHub deployment statuses, GitLab deployment and pipeline hooks, timeouts."""
 from __future__ import annotations
 
+import structlog
 from sqlalchemy import update
 
 from bot.forge.base import ChangeRequest
 from bot.store.tables import active_deploys
+from handlers.deploy_runs import sweep_timeouts
 from tests.conftest import deliver
 from tests.handlers.chatops import GITLAB_REPO, SLACK_ENV, mr_note, slack_texts, slash
 from tests.handlers.test_deploy import created, hello_world, rows
@@ -128,6 +130,17 @@ class TestTimeout:
         (status,) = services.forges["github"].writes("set_deployment_status")
         assert status["state"] == "error" and status["deployment"] == "1000"
         assert any(t.startswith(":alarm_clock: timed out") for t in slack_texts(services, "post"))
+
+
+    async def test_periodic_sweep(self, fake_services):
+        """sweep_timeouts times out silent deploys without anyone asking, and leaves fresh ones alone."""
+        services, _ = await deployed_to_staging(fake_services)
+        await sweep_timeouts(services, structlog.get_logger())
+        assert (await rows(services))[0]["status"] == "queued"
+        async with services.db.begin() as conn:
+            await conn.execute(update(active_deploys).values(since=0))
+        await sweep_timeouts(services, structlog.get_logger())
+        assert (await rows(services))[0]["status"] == "timed_out" and await rows(services, active_deploys) == []
 
 
 class TestWorkflowRuns:

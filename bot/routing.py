@@ -39,6 +39,7 @@ class Router:
         self._commands: dict[str, tuple[Handler, Help]] = {}
         self._actions: dict[str, Handler] = {}
         self._usage_error: Handler | None = None
+        self._periodic: list[tuple[float, Handler]] = []
         for other in routers:
             self.include(other)
 
@@ -55,6 +56,7 @@ class Router:
                 raise ValueError(f"Slack action {action_id!r} is registered twice")
             self._actions[action_id] = handler
         self._usage_error = other._usage_error or self._usage_error
+        self._periodic.extend(other._periodic)
 
     def on(self, name: str, *, source: str | None = None) -> Callable[[Handler], Handler]:
         """Run the handler for events named `name` (`pull_request` matches every action)."""
@@ -78,6 +80,17 @@ class Router:
             self._actions[action_id] = fn
             return fn
         return register
+
+    def every(self, seconds: float) -> Callable[[Handler], Handler]:
+        """Run `fn(services, log)` about every `seconds` in each worker process (timeouts, sweeps)."""
+        def register(fn: Handler) -> Handler:
+            self._periodic.append((seconds, fn))
+            return fn
+        return register
+
+    @property
+    def periodic(self) -> list[tuple[float, Handler]]:
+        return list(self._periodic)
 
     def usage_error(self, fn: Handler) -> Handler:
         """Register the one handler that answers commands shipbot could not understand."""

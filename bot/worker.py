@@ -37,6 +37,7 @@ class Worker:
         self.active: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
         self._last_prune = 0.0
+        self._last_run: dict[int, float] = {}
 
     async def run(self) -> None:
         """Claim and run jobs until stop() is called."""
@@ -51,6 +52,7 @@ class Worker:
                     jobs = await queue.claim(self.name, free)
                     failures = 0
                     await self._maybe_prune()
+                    self._start_periodic()
                 except Exception as exc:  # database unreachable: keep trying, never crash the service
                     failures += 1
                     log.warning("claim_failed", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
@@ -85,6 +87,23 @@ class Worker:
             removed = await self.services.queue.prune(self.services.settings.retention_days)
             if removed:
                 log.info("pruned_jobs", removed=removed, retention_days=self.services.settings.retention_days)
+
+    def _start_periodic(self) -> None:
+        """Start each periodic task that is due, in the background, never two of one at once."""
+        now = time.monotonic()
+        for index, (every, fn) in enumerate(self.services.router.periodic):
+            if now - self._last_run.get(index, -every) < every:
+                continue
+            self._last_run[index] = now
+            task = asyncio.create_task(self._periodic(fn), name=f"periodic-{fn.__name__}")
+            self.active.add(task)
+            task.add_done_callback(self.active.discard)
+
+    async def _periodic(self, fn) -> None:
+        try:
+            await fn(self.services, log.bind(task=fn.__qualname__))
+        except Exception:
+            log.exception("periodic_task_failed", task=fn.__qualname__)
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; give running jobs `grace` seconds, then cancel them (their leases expire)."""

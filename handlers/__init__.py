@@ -1,5 +1,6 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import config, deploy, deploy_history, deploy_status, help, links, locks, release, release_pr, release_preview
+from handlers import (config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
+                      release_pr, release_preview)
 
 ROUTERS = (
     help.router,
@@ -12,4 +13,5 @@ ROUTERS = (
     deploy.router,
     deploy_status.router,
     deploy_history.router,
+    deploy_runs.router,
 )

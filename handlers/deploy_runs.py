@@ -14,10 +14,13 @@ from bot.context import Context
 from bot.errors import BotError, CommandError
 from bot.forge.base import Deployment
 from bot.render import utc
+from bot.routing import Router
 from bot.sansio.deploys import ERROR, TIMED_OUT
 from bot.sansio.events import Event, ReplyTarget, RepoRef
 from bot.sansio.repoconfig import RepoConfig, duration_seconds
 from handlers.environments import Target
+
+router = Router()  # periodic work only: the deploy commands live in handlers/deploy.py
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -174,12 +177,12 @@ async def expire_stale(ctx: Context, repo: RepoRef, config: RepoConfig) -> None:
         await _show_quietly(ctx, row, note=ctx.render.for_chat("deploy_progress", d=row))
 
 
+@router.every(60)
 async def sweep_timeouts(services: "Services", log) -> None:
-    """Time out silent deploys of every repository, for a periodic caller.
+    """Time out silent deploys of every repository, every minute.
 
-    shipbot also does this whenever it looks at a repository's deploys; a periodic call makes the
-    "timed out" message appear on time when nobody is deploying. Nothing calls it yet: the core
-    (worker or app) needs a timer that runs it, say, every minute.
+    shipbot also does this whenever it looks at a repository's deploys; the periodic run makes the
+    "timed out" message appear on time when nobody is deploying.
     """
     for name in await deploys.repos_deploying(services.db):
         forge, _, path = name.partition(":")

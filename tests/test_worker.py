@@ -143,3 +143,31 @@ class TestAnswers:
         assert row["status"] == DEAD and "rate limit" in row["last_error"]
         assert any("shipbot jobs retry 1" in w.data.get("body", "") for w in services.writes.writes)
         await services.queue.close()
+
+
+class TestPeriodic:
+    async def test_periodic_tasks_run_from_the_worker_loop(self, sqlite_db):
+        """A task registered with @router.every runs while the worker runs, and a crash in it is contained."""
+        import asyncio
+
+        router = Router()
+        calls = []
+
+        @router.every(3600)
+        async def hourly(services, log):
+            calls.append("hourly")
+
+        @router.every(3600)
+        async def broken(services, log):
+            raise RuntimeError("boom")
+
+        services = services_for(sqlite_db, make_settings(), router)
+        worker = Worker(services, name="w", poll_interval=0.05)
+        runner = asyncio.create_task(worker.run())
+        for _ in range(100):
+            if calls:
+                break
+            await asyncio.sleep(0.02)
+        await worker.stop()
+        await runner
+        assert calls == ["hourly"]

@@ -59,6 +59,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     f"{R}/installation": ("get",), "/app/installations/{installation_id}/access_tokens": ("post",),
     "/app": ("get",), "/user": ("get",), "/app/hook/deliveries": ("get",),
     "/app/hook/deliveries/{delivery_id}/attempts": ("post",),
+    "/orgs/{org}/teams/{team_slug}/memberships/{username}": ("get",),
 }
 
 

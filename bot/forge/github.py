@@ -130,6 +130,20 @@ class GitHubForge(Forge):
         except NotFound:
             return "none"
 
+    async def is_member(self, repo, group, login):
+        """github-team:org/team membership, through the repository's installation (or token)."""
+        kind, _, path = group.partition(":")
+        org, _, team = path.partition("/")
+        if kind != "github-team" or not team:
+            return False
+        # https://docs.github.com/en/rest/teams/members#get-team-membership-for-a-user
+        url = f"/orgs/{q(org)}/teams/{q(team)}/memberships/{q(login)}"
+        try:
+            data = await self.client.call("GET", url, repo, what=f"check whether {login} is in {path}")
+        except NotFound:
+            return False
+        return isinstance(data, dict) and data.get("state") == "active"
+
     async def get_release(self, repo, tag):
         try:
             return gm.release(await self._get(repo, f"/releases/tags/{q(tag)}"))
@@ -230,7 +244,7 @@ class GitHubForge(Forge):
             raise Unsupported(f"GitHub cannot re-run {check.name}: it belongs to no workflow run or check suite")
 
     async def create_deployment(self, repo, *, ref, environment, inputs, payload, method="deployment",
-                                workflow=None, required_checks=True):
+                                workflow=None, required_checks=True, job=None):  # job: GitLab only
         merged = {**inputs, **payload}
         if method == "workflow":
             return await self._dispatch(repo, ref, environment, inputs, merged, workflow)

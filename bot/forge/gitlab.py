@@ -186,6 +186,26 @@ class GitLabForge(Forge):
         member = await self.run_read(f"check {login}'s access to {repo.path}", fetch)
         return shapes.permission_for(member)
 
+    async def is_member(self, repo: RepoRef, group: str, login: str) -> bool:
+        """gitlab-group:path membership, inherited memberships included (members/all)."""
+        kind, _, path = group.partition(":")
+        if kind != "gitlab-group" or not path:
+            return False
+
+        def fetch(gl: gitlab.Gitlab) -> bool:
+            users = gl.users.list(username=login, get_all=True)
+            if not users:
+                return False
+            try:  # https://docs.gitlab.com/ee/api/members.html#get-a-member-of-a-group-or-project-including-inherited-and-invited-members
+                gl.groups.get(path, lazy=True).members_all.get(users[0].id)
+                return True
+            except gitlab.exceptions.GitlabGetError as exc:
+                if absent(exc):
+                    return False
+                raise
+
+        return await self.run_read(f"check whether {login} is in {path}", fetch)
+
     async def get_release(self, repo: RepoRef, tag: str) -> Release | None:
         def fetch(gl: gitlab.Gitlab) -> dict | None:
             try:
@@ -285,7 +305,8 @@ class GitLabForge(Forge):
 
     async def create_deployment(self, repo: RepoRef, *, ref: str, environment: str, inputs: dict[str, str],
                                 payload: dict[str, Any], method: str = "deployment",
-                                workflow: str | None = None, required_checks: bool = True) -> Deployment:
+                                workflow: str | None = None, required_checks: bool = True,
+                                job: str | None = None) -> Deployment:
         """Deploy with a pipeline on `ref` (a branch or tag) whose variables are the inputs.
 
         On GitLab every method is a pipeline: GitLab's deployments are made by jobs with an
@@ -293,7 +314,7 @@ class GitLabForge(Forge):
         the same variables. `required_checks` is the handler's business (checks_for_commit).
         """
         return await flows.start_pipeline(self, repo, ref=ref, environment=environment, inputs=inputs,
-                                    payload=payload, method=method, job_name=workflow)
+                                    payload=payload, method=method, job_name=job or workflow)
 
     async def set_deployment_status(self, repo: RepoRef, deployment: Deployment, state: str, *,
                                     description: str = "", log_url: str | None = None) -> None:

@@ -122,6 +122,16 @@ class TestReads:
         github_api.prefer("GET", r".*/permission", code=404)
         assert await github_api.forge().permission(REPO, "stranger") == "none"
 
+    async def test_team_membership(self, github_api):
+        """github-team:org/team membership is an active team membership; a 404 or another forge's group is not."""
+        forge = github_api.forge()
+        github_api.edit_answer("GET", r"/orgs/.*/memberships/.*", lambda answer: dict(answer, state="active"))
+        assert await forge.is_member(REPO, "github-team:octo/ops", "octocat") is True
+        assert github_api.calls[-1].path == "/orgs/octo/teams/ops/memberships/octocat"
+        github_api.prefer("GET", r"/orgs/.*/memberships/.*", code=404)
+        assert await forge.is_member(REPO, "github-team:octo/ops", "stranger") is False
+        assert await forge.is_member(REPO, "gitlab-group:octo/ops", "octocat") is False
+
     async def test_get_release(self, github_api):
         """A release is found by its tag; a missing one is None."""
         forge = github_api.forge()

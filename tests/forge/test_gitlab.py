@@ -338,6 +338,15 @@ class TestPermission:
         recorder.on("GET", f"{P}/members/all/12", json=api.member(12, 40, state="blocked"))
         assert await forge.permission(REPO, "jdoe") == "none"
 
+    async def test_group_membership(self, recorder, forge):
+        """gitlab-group:path membership counts inherited members; a 404 means not a member."""
+        recorder.on("GET", "/api/v4/users", json=[api.user(12, "jdoe")])
+        recorder.on("GET", "/api/v4/groups/acme/ops/members/all/12", json=api.member(12, 30))
+        assert await forge.is_member(REPO, "gitlab-group:acme/ops", "jdoe") is True
+        recorder.on("GET", "/api/v4/groups/acme/ops/members/all/12", status=404, json={"message": "404 Not found"})
+        assert await forge.is_member(REPO, "gitlab-group:acme/ops", "jdoe") is False
+        assert await forge.is_member(REPO, "github-team:acme/ops", "jdoe") is False
+
     async def test_unknown_user(self, recorder, forge):
         """An unknown username has no permission, and no member lookup is made."""
         recorder.on("GET", "/api/v4/users", json=[])

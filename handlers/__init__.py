@@ -1,6 +1,6 @@
 """Feature handlers, one module per feature; each module exports a Router."""
 from handlers import (config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
-                      release_pr, release_preview)
+                      release_pr, release_preview, test_report)
 
 ROUTERS = (
     help.router,
@@ -14,4 +14,5 @@ ROUTERS = (
     deploy_status.router,
     deploy_history.router,
     deploy_runs.router,
+    test_report.router,
 )

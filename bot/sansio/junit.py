@@ -1,0 +1,118 @@
+"""Read per-test failures out of JUnit XML as pytest, Surefire, jest-junit and go-junit-report write it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
+
+from junitparser import xunit2
+
+# "tests/test_x.py:12: AssertionError", "    foo_test.go:12: want 1", "at a.B.c(FooTest.java:31)",
+# "at Object.<anonymous> (src/sum.test.js:5:9)": the first source position in the failure text.
+POSITION_RE = re.compile(r"(?:^|[\s(])((?:[\w.-]+[/\\])*[\w.-]+\.(?:py|go|java|kt|js|jsx|ts|tsx|rb|rs|cs)):(\d+)",
+                         re.M)
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    """One failed (or errored) test case with what its runner said about it."""
+
+    name: str
+    classname: str | None = None
+    message: str | None = None
+    details: str | None = None
+    file: str | None = None
+    line: int | None = None
+    kind: str = "failure"  # failure | error
+    source: str | None = None  # the report file (or check) it came from
+
+    @property
+    def title(self) -> str:
+        return f"{self.classname}.{self.name}" if self.classname and self.classname not in self.name else self.name
+
+
+@dataclass(frozen=True)
+class JUnitReport:
+    """Counts and failures of one or more JUnit XML files."""
+
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errored: int = 0
+    duration: float = 0.0
+    failures: tuple[TestFailure, ...] = ()
+    flaky: tuple[str, ...] = ()  # tests that failed, then passed on a re-run in the same job
+    unreadable: tuple[str, ...] = field(default=())  # files that were not JUnit XML, with why
+
+
+def parse_junit(data: bytes, source: str = "junit.xml") -> JUnitReport:
+    """Parse one file; a file that is not JUnit XML is reported in `unreadable`, never raised."""
+    try:
+        xml = xunit2.JUnitXml.fromstring(data)
+    except (ParseError, ValueError) as exc:
+        return JUnitReport(unreadable=(f"{source}: not XML ({exc})",))
+    suites = [xml] if isinstance(xml, xunit2.TestSuite) else list(xml)
+    passed = failed = skipped = errored = 0
+    duration = 0.0
+    failures: list[TestFailure] = []
+    flaky: list[str] = []
+    for suite in _leaf_suites(suites):
+        duration += float(suite.time or 0)
+        for case in suite:
+            if not isinstance(case, xunit2.TestCase):
+                continue
+            results = case.result
+            if case.is_skipped:
+                skipped += 1
+            elif not results:
+                passed += 1
+                if case.flaky_failures() or case.flaky_errors():  # Surefire's rerunFailingTestsCount
+                    flaky.append(_title(case))
+            else:
+                bad = next((r for r in results if r._tag in ("failure", "error")), None)
+                if bad is None:
+                    passed += 1
+                    continue
+                if bad._tag == "error":
+                    errored += 1
+                else:
+                    failed += 1
+                failures.append(_failure(case, bad, source))
+    return JUnitReport(passed, failed, skipped, errored, duration, tuple(failures), tuple(flaky))
+
+
+def _leaf_suites(suites):
+    # Jest and Surefire nest nothing; some runners nest <testsuite> in <testsuite>.
+    for suite in suites:
+        nested = [s for s in suite if isinstance(s, xunit2.TestSuite)] if hasattr(suite, "__iter__") else []
+        yield suite
+        yield from _leaf_suites(nested)
+
+
+def _title(case) -> str:
+    return f"{case.classname}.{case.name}" if case.classname else str(case.name)
+
+
+def _failure(case, result, source: str) -> TestFailure:
+    text = (result.text or "").strip() or None
+    message = (result.message or "").strip() or None
+    # pytest (junit_family=xunit1) and jest-junit (addFileAttribute) write file= on the test case.
+    file, line = case._elem.get("file"), case._elem.get("line")
+    if not file:
+        match = POSITION_RE.search(text or message or "")
+        if match:
+            file, line = match.group(1), match.group(2)
+    if message is None and text:
+        message = text.splitlines()[0][:500]
+    return TestFailure(name=str(case.name), classname=case.classname or None, message=message, details=text,
+                       file=file or None, line=int(line) if line and str(line).isdigit() else None,
+                       kind=result._tag, source=source)
+
+
+def merge(reports: list[JUnitReport]) -> JUnitReport:
+    """Add several files' reports into one."""
+    return JUnitReport(
+        sum(r.passed for r in reports), sum(r.failed for r in reports), sum(r.skipped for r in reports),
+        sum(r.errored for r in reports), sum(r.duration for r in reports),
+        tuple(f for r in reports for f in r.failures), tuple(t for r in reports for t in r.flaky),
+        tuple(u for r in reports for u in r.unreadable))

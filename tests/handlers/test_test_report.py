@@ -1,0 +1,243 @@
+"""The sticky test-results comment and /retest, through the real queue, router and worker."""
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from bot.forge.base import ChangeRequest, Check
+from bot.forge.base import TestTotals as Totals
+from bot.sansio.test_report import COMMENT_LIMIT, MARKER
+from bot.store.tables import test_reports
+from tests.conftest import deliver
+from tests.peers import github_example, github_examples, gitlab_payload
+
+REPO = "Codertocat/Hello-World"
+SHA = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"  # the head of PR #2 in the check_suite examples
+GL_REPO = "gitlab-org/gitlab-test"
+GL_SHA = "bcbb5ec396a2c0f828686f14fac9b80b780504f2"
+
+
+def suite_completed(conclusion: str = "failure", updated_at: str = "2019-05-15T15:21:14Z") -> dict:
+    """GitHub's check_suite.completed example, with only the conclusion and time changed."""
+    payload = github_example("check_suite", "completed")
+    payload["check_suite"].update(conclusion=conclusion, updated_at=updated_at)
+    return payload
+
+
+def fork_run_completed(conclusion: str = "failure") -> dict:
+    """GitHub's workflow_run.completed example whose pull_requests list is empty, as for a fork's PR."""
+    payload = next(e for e in github_examples("workflow_run")
+                   if e["action"] == "completed" and e["workflow_run"]["status"] == "completed"
+                   and not e["workflow_run"]["pull_requests"])
+    payload["workflow_run"]["conclusion"] = conclusion
+    return payload
+
+
+def check(id: int, name: str, conclusion: str | None, *, at: str = "2019-05-15T15:21:00Z", run_id: int = 77,
+          annotations=(), summary: str | None = None) -> Check:
+    return Check(id, name, "completed" if conclusion else "in_progress", conclusion,
+                 url=f"https://github.com/{REPO}/runs/{id}", summary=summary, completed_at=at if conclusion else None,
+                 suite_id=118578147, run_id=run_id, annotations=tuple(annotations))
+
+
+def arrange(services, checks, *, config: str | None = None, pr_head: str = SHA, repo: str = REPO, number: int = 2,
+            from_fork: bool = False):
+    forge = services.forges["github"]
+    data = forge.repo(repo)
+    data.change_requests[number] = ChangeRequest(number, "Update the README", "changes", pr_head, "master",
+                                                 "Codertocat", from_fork=from_fork)
+    data.checks[SHA] = list(checks)
+    data.permissions["Codertocat"] = "write"
+    if config is not None:
+        data.files["main", ".shipbot.yml"] = config
+    return forge
+
+
+def comments(forge, number: int = 2, repo: str = REPO) -> list[str]:
+    return [c.body for c in forge.repo(repo).comments.get(number, [])]
+
+
+async def stored(services, repo: str, number: int):
+    async with services.db.connect() as conn:
+        return (await conn.execute(select(test_reports).where(test_reports.c.repo == repo,
+                                                              test_reports.c.number == number))).mappings().first()
+
+
+FAILING = [
+    check(1, "lint", "success"),
+    check(2, "test (3.11)", "failure", summary="2 tests failed", annotations=[
+        {"path": "tests/test_api.py", "start_line": 12, "annotation_level": "failure", "title": "test_login",
+         "message": "AssertionError: 401 != 200", "raw_details": "assert response.status == 200"}]),
+]
+GREEN = [check(1, "lint", "success"), check(3, "test (3.11)", "success", at="2019-05-15T15:30:00Z")]
+
+
+class TestGitHubComment:
+    async def test_failed_suite_posts_one_comment(self, fake_services):
+        """A failed suite gets one comment with the failing check, its test, and the re-run command."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        row = await deliver(services, "github", "check_suite", suite_completed())
+        assert row["status"] == "done"
+        [body] = comments(forge)
+        assert body.startswith(MARKER)
+        assert "1 of 2 checks failed on `ec26c3e`" in body
+        assert f"[test (3.11)](https://github.com/{REPO}/runs/2) | failure | 2 tests failed |" in body
+        assert "<code>test_login</code> — AssertionError: 401 != 200" in body
+        assert "`tests/test_api.py:12` in test (3.11)" in body
+        assert "comment `/retest`" in body
+
+    async def test_green_after_red_says_fixed_in_the_same_comment(self, fake_services):
+        """A green result after a red one edits the same comment to say it is fixed."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        await deliver(services, "github", "check_suite", suite_completed())
+        forge.repo(REPO).checks[SHA] = FAILING + GREEN
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:31:00Z"))
+        [body] = comments(forge)
+        assert "Fixed: all 2 checks pass on `ec26c3e`" in body
+        assert "`test (3.11)` failed, then passed on a re-run" in body
+        assert [w["created"] for w in forge.writes("upsert_comment")] == [True, False]
+
+    async def test_workflow_run_and_suite_for_the_same_state_edit_nothing(self, fake_services):
+        """The workflow run and its check suite describe the same checks: the second changes nothing."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        await deliver(services, "github", "check_suite", suite_completed())
+        await deliver(services, "github", "check_suite", suite_completed(updated_at="2019-05-15T15:21:20Z"))
+        assert len(forge.writes("upsert_comment")) == 1
+
+    async def test_two_suites_finishing_at_once_leave_one_comment(self, fake_services):
+        """Two deliveries processed concurrently give one comment and keep the later result's time."""
+        services = fake_services()
+        forge = arrange(services, FAILING + GREEN)
+        await asyncio.gather(
+            deliver(services, "github", "check_suite", suite_completed("failure", "2019-05-15T15:21:14Z")),
+            deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:31:00Z")))
+        assert len(comments(forge)) == 1
+        assert [w["created"] for w in forge.writes("upsert_comment")] == [True]
+        row = await stored(services, f"github:{REPO}", 2)
+        assert row["observed_at"] == 1557934260.0  # 2019-05-15T15:31:00Z
+        assert row["result"] == "passed"
+
+    async def test_older_event_after_newer_changes_nothing(self, fake_services):
+        """An event older than the result shown is ignored, whatever the forge says now."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        await deliver(services, "github", "check_suite", suite_completed("failure", "2019-05-15T15:40:00Z"))
+        forge.repo(REPO).checks[SHA] = GREEN
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:21:14Z"))
+        [body] = comments(forge)
+        assert "1 of 2 checks failed" in body
+        assert len(forge.writes("upsert_comment")) == 1
+
+    async def test_event_for_an_old_head_changes_nothing(self, fake_services):
+        """A suite for a commit that is no longer the PR's head does not touch its comment."""
+        services = fake_services()
+        forge = arrange(services, FAILING, pr_head="f" * 40)
+        # The payload names PR #2, but its head moved on.
+        await deliver(services, "github", "check_suite", suite_completed())
+        assert comments(forge) == []
+
+    async def test_comment_deleted_by_a_human_is_recreated(self, fake_services):
+        """When someone deletes the comment, the next result creates it again."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        await deliver(services, "github", "check_suite", suite_completed())
+        forge.repo(REPO).comments[2] = []
+        await deliver(services, "github", "check_suite", suite_completed(updated_at="2019-05-15T15:22:00Z"))
+        assert len(comments(forge)) == 1
+        assert [w["created"] for w in forge.writes("upsert_comment")] == [True, True]
+
+    async def test_fork_pr_is_found_by_its_head_commit(self, fake_services):
+        """A run whose pull_requests list is empty (a fork's PR) still reaches the PR through its commit."""
+        services = fake_services()
+        payload = fork_run_completed()
+        sha, repo = payload["workflow_run"]["head_sha"], payload["repository"]["full_name"]
+        forge = services.forges["github"]
+        data = forge.repo(repo)
+        data.change_requests[7] = ChangeRequest(7, "From a fork", "patch-1", sha, "main", "outsider", from_fork=True)
+        data.checks[sha] = [check(5, "build", "failure")]
+        row = await deliver(services, "github", "workflow_run", payload)
+        assert row["status"] == "done"
+        [body] = comments(forge, 7, repo)
+        assert "1 of 1 checks failed on `3484a3f`" in body
+
+    async def test_huge_output_is_cut_to_the_comment_limit(self, fake_services):
+        """Hundreds of long failures fit GitHub's 65,536 characters, with a note saying output was shortened."""
+        services = fake_services()
+        notes = [{"path": f"tests/test_{i}.py", "start_line": i, "annotation_level": "failure", "title": f"test_{i}",
+                  "message": "boom " * 50, "raw_details": "x" * 20000} for i in range(100)]
+        forge = arrange(services, [check(2, "test", "failure", annotations=notes)],
+                        config="test_report:\n  max_failures: 100\n")
+        await deliver(services, "github", "check_suite", suite_completed())
+        [body] = comments(forge)
+        assert len(body) <= COMMENT_LIMIT
+        assert "shortened to fit the 65,536-character comment limit" in body
+        assert "<code>test_0</code>" in body
+
+    async def test_invalid_config_is_explained_in_the_comment(self, fake_services):
+        """A broken .shipbot.yml turns the comment into an explanation naming the line and key."""
+        services = fake_services()
+        forge = arrange(services, FAILING, config="test_report:\n  comment: sometimes\n")
+        row = await deliver(services, "github", "check_suite", suite_completed())
+        assert row["status"] == "done"
+        [body] = comments(forge)
+        assert ".shipbot.yml:2: test_report.comment: 'sometimes' is not one of 'always', 'failure', 'change'" in body
+
+
+class TestCommentModes:
+    async def test_failure_mode_stays_quiet_while_green(self, fake_services):
+        """comment: failure posts nothing for a green PR, posts on red, and updates to fixed."""
+        services = fake_services()
+        forge = arrange(services, GREEN, config="test_report:\n  comment: failure\n")
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:21:00Z"))
+        assert comments(forge) == []
+        forge.repo(REPO).checks[SHA] = FAILING
+        await deliver(services, "github", "check_suite", suite_completed("failure", "2019-05-15T15:22:00Z"))
+        assert "1 of 2 checks failed" in comments(forge)[0]
+        forge.repo(REPO).checks[SHA] = FAILING + GREEN
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:32:00Z"))
+        [body] = comments(forge)
+        assert "Fixed" in body
+
+    async def test_change_mode_edits_only_when_the_result_changes(self, fake_services):
+        """comment: change posts the first failure, leaves a second failure alone, and posts the fix."""
+        services = fake_services()
+        forge = arrange(services, GREEN, config="test_report:\n  comment: change\n")
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:21:00Z"))
+        assert comments(forge) == []
+        forge.repo(REPO).checks[SHA] = FAILING
+        await deliver(services, "github", "check_suite", suite_completed("failure", "2019-05-15T15:22:00Z"))
+        forge.repo(REPO).checks[SHA] = FAILING + [check(9, "docs", "failure")]
+        await deliver(services, "github", "check_suite", suite_completed("failure", "2019-05-15T15:23:00Z"))
+        assert "1 of 2 checks failed" in comments(forge)[0]
+        forge.repo(REPO).checks[SHA] = GREEN
+        await deliver(services, "github", "check_suite", suite_completed("success", "2019-05-15T15:33:00Z"))
+        assert "Fixed" in comments(forge)[0]
+        assert len(forge.writes("upsert_comment")) == 2
+
+    async def test_always_mode_posts_green_results(self, fake_services):
+        """With no config at all, a green PR gets a comment saying all checks passed."""
+        services = fake_services()
+        forge = arrange(services, GREEN)
+        await deliver(services, "github", "check_suite", suite_completed("success"))
+        assert "All 2 checks passed on `ec26c3e`" in comments(forge)[0]
+
+
+class TestDefaultBranchNotice:
+    async def test_failure_on_the_default_branch_is_posted_to_slack_once(self, fake_services):
+        """A red default branch is announced in the configured channel once per commit."""
+        services = fake_services()
+        payload = fork_run_completed()
+        payload["workflow_run"]["head_branch"] = "main"
+        sha, repo = payload["workflow_run"]["head_sha"], payload["repository"]["full_name"]
+        forge = services.forges["github"]
+        forge.repo(repo).files["main", ".shipbot.yml"] = "test_report:\n  notify: '#ci'\n"
+        forge.repo(repo).checks[sha] = [check(5, "build", "failure")]
+        await deliver(services, "github", "workflow_run", payload)
+        await deliver(services, "github", "workflow_run", payload)
+        [post] = [w for w in services.chat.writes.writes if w.action == "post"]
+        assert post.data["channel"] == "#ci"
+        assert f"Tests failed on *main* of {repo} at `3484a3f`" in post.data["text"]

@@ -51,6 +51,11 @@ class Report:
     rerun_command: str = RERUN_COMMAND
     pipeline_url: str | None = None
     notes: tuple[str, ...] = field(default=())
+    checks_skipped: int = 0
+
+    @property
+    def checks_passed(self) -> int:
+        return self.checks_total - self.checks_skipped - len(self.failing) - len(self.running)
 
 
 def latest_runs(checks: Iterable[Any]) -> tuple[list[Any], list[str]]:
@@ -86,7 +91,7 @@ def summarize(checks: Iterable[Any], *, forge: str, sha: str, totals: Any = None
         "pending" if running or not latest else "passed")
     return Report(forge, sha, result, len(latest), failing, running, tuple(tests), totals, tuple(flaky),
                   fixed=result == "passed" and previous_result == "failed", pipeline_url=pipeline_url,
-                  notes=tuple(notes))
+                  notes=tuple(notes), checks_skipped=sum(1 for c in latest if c.conclusion == "skipped"))
 
 
 def annotation_failures(check: Any) -> list[TestFailure]:

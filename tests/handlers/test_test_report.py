@@ -241,3 +241,126 @@ class TestDefaultBranchNotice:
         [post] = [w for w in services.chat.writes.writes if w.action == "post"]
         assert post.data["channel"] == "#ci"
         assert f"Tests failed on *main* of {repo} at `3484a3f`" in post.data["text"]
+
+
+def pipeline(status: str = "failed", *, merge_request: bool = True, finished_at: str = "2016-08-12 15:26:29 UTC") -> dict:
+    """GitLab's documented Pipeline Hook example, with only the status (and the MR link) changed."""
+    payload = gitlab_payload("pipeline.json")
+    payload["object_attributes"].update(status=status, finished_at=finished_at)
+    if not merge_request:
+        payload["merge_request"] = None
+        payload["object_attributes"]["ref"] = "test"
+    return payload
+
+
+def arrange_gitlab(services, *, totals: Totals | None = None):
+    forge = services.forges["gitlab"]
+    data = forge.repo(GL_REPO)
+    data.change_requests[1] = ChangeRequest(1, "Test", "test", GL_SHA, "master", "root")
+    if totals:
+        data.totals[31] = totals
+    return forge
+
+
+class TestGitLabComment:
+    async def test_failed_mr_pipeline_lists_failed_jobs_and_totals(self, fake_services):
+        """A failed MR pipeline gets one note with its test summary and the failed job linked."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services, totals=Totals(passed=40, failed=2, skipped=1, duration=63.5))
+        row = await deliver(services, "gitlab", "Pipeline Hook", pipeline())
+        assert row["status"] == "done"
+        [body] = comments(forge, 1, GL_REPO)
+        assert "1 of 5 jobs failed on `bcbb5ec`" in body
+        assert "**Tests:** 40 passed, 2 failed, 0 errors, 1 skipped in 1m 4s" in body
+        assert "[test-build](http://gitlab.example.com:3005/gitlab-org/gitlab-test/-/jobs/" in body
+        assert "[Pipeline](http://example.com/gitlab-org/gitlab-test/-/pipelines/31)" in body
+
+    async def test_branch_pipeline_reaches_its_open_mr(self, fake_services):
+        """A branch pipeline (no merge_request in the payload) is reported on the branch's open MR."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        await deliver(services, "gitlab", "Pipeline Hook", pipeline(merge_request=False))
+        assert "1 of 5 jobs failed" in comments(forge, 1, GL_REPO)[0]
+
+    async def test_green_after_red_pipeline_says_fixed(self, fake_services):
+        """A successful pipeline after a failed one edits the note to say it is fixed."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        await deliver(services, "gitlab", "Pipeline Hook", pipeline())
+        green = pipeline("success", finished_at="2016-08-12 15:40:00 UTC")
+        for build in green["builds"]:
+            build["status"] = "success" if build["status"] == "failed" else build["status"]
+        await deliver(services, "gitlab", "Pipeline Hook", green)
+        [body] = comments(forge, 1, GL_REPO)
+        assert "Fixed: all 3 jobs pass on `bcbb5ec` (2 skipped)" in body
+
+    async def test_running_pipeline_is_not_reported(self, fake_services):
+        """Only final pipeline statuses produce a note."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        await deliver(services, "gitlab", "Pipeline Hook", pipeline("running"))
+        assert comments(forge, 1, GL_REPO) == []
+
+
+def pr_comment(body: str, *, login: str = "Codertocat", on_pr: bool = True) -> dict:
+    """GitHub's issue_comment.created example turned into a comment on PR #2 (as GitHub marks it)."""
+    payload = github_example("issue_comment", "created")
+    payload["comment"]["body"] = body
+    payload["comment"]["user"]["login"] = payload["sender"]["login"] = login
+    payload["issue"]["number"] = 2
+    if on_pr:
+        payload["issue"]["pull_request"] = {"url": f"https://api.github.com/repos/{REPO}/pulls/2",
+                                            "html_url": f"https://github.com/{REPO}/pull/2"}
+    return payload
+
+
+class TestRetest:
+    async def test_writer_reruns_only_failed_runs_once_each(self, fake_services):
+        """/retest from a writer re-runs each failed workflow run once and reacts to the comment."""
+        services = fake_services()
+        forge = arrange(services, FAILING + [check(9, "test (3.12)", "failure"), check(10, "e2e", "failure", run_id=88)])
+        row = await deliver(services, "github", "issue_comment", pr_comment("/retest"))
+        assert row["status"] == "done"
+        assert sorted(w["run_id"] for w in forge.writes("rerun_failed")) == [77, 88]
+        assert forge.writes("react") == [{"repo": REPO, "number": 2, "comment_id": 492700400, "reaction": "rocket"}]
+
+    async def test_reader_is_refused_with_a_reason(self, fake_services):
+        """Someone without write access is told why, and nothing is re-run."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        forge.repo(REPO).permissions["visitor"] = "read"
+        row = await deliver(services, "github", "issue_comment", pr_comment("/retest", login="visitor"))
+        assert row["status"] == "done"
+        assert forge.writes("rerun_failed") == []
+        [reply] = forge.writes("create_comment")
+        assert "re-running jobs needs write access to Codertocat/Hello-World, and @visitor does not have it" in reply["body"]
+
+    async def test_on_an_issue_it_says_where_it_works(self, fake_services):
+        """/retest on an issue (not a PR) explains that it works on pull/merge requests."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        await deliver(services, "github", "issue_comment", pr_comment("/retest", on_pr=False))
+        assert "works in a comment on a pull request or merge request" in forge.writes("create_comment")[0]["body"]
+
+    async def test_nothing_failed_says_so(self, fake_services):
+        """With every check green the answer says there is nothing to re-run."""
+        services = fake_services()
+        forge = arrange(services, GREEN)
+        await deliver(services, "github", "issue_comment", pr_comment("/shipbot retest"))
+        assert forge.writes("rerun_failed") == []
+        assert "Nothing to re-run: no check on `ec26c3e` has failed." in forge.writes("create_comment")[0]["body"]
+
+    async def test_gitlab_note_retries_the_pipeline(self, fake_services):
+        """/retest in an MR note retries the failed pipeline's jobs through the forge."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        data = forge.repo(GL_REPO)
+        data.permissions["root"] = "maintain"
+        data.checks[GL_SHA] = [Check(380, "test-build", "completed", "failure", suite_id=31)]
+        note = gitlab_payload("note_merge_request.json")
+        note["object_attributes"]["note"] = "/retest"
+        note["merge_request"]["iid"] = 1
+        row = await deliver(services, "gitlab", "Note Hook", note)
+        assert row["status"] == "done"
+        assert forge.writes("rerun_failed") == [{"repo": GL_REPO, "check": "test-build", "run_id": None, "suite_id": 31}]
+        assert forge.writes("react")[0]["reaction"] == "rocket"

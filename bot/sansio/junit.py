@@ -9,8 +9,10 @@ from junitparser import xunit2
 
 # "tests/test_x.py:12: AssertionError", "    foo_test.go:12: want 1", "at a.B.c(FooTest.java:31)",
 # "at Object.<anonymous> (src/sum.test.js:5:9)": the first source position in the failure text.
-POSITION_RE = re.compile(r"(?:^|[\s(])((?:[\w.-]+[/\\])*[\w.-]+\.(?:py|go|java|kt|js|jsx|ts|tsx|rb|rs|cs)):(\d+)",
-                         re.M)
+POSITION_RE = re.compile(
+    r"(?:^|[\s(])([/\\]?(?:[\w.@-]+[/\\])*[\w.@-]+\.(?:py|go|java|kt|js|jsx|mjs|ts|tsx|rb|rs|cs)):(\d+)", re.M)
+# go-junit-report and some runners put a fixed word where the message belongs.
+GENERIC_MESSAGES = frozenset({"failed", "failure", "error"})
 
 
 @dataclass(frozen=True)
@@ -98,15 +100,25 @@ def _failure(case, result, source: str) -> TestFailure:
     message = (result.message or "").strip() or None
     # pytest (junit_family=xunit1) and jest-junit (addFileAttribute) write file= on the test case.
     file, line = case._elem.get("file"), case._elem.get("line")
+    if file and line and line.isdigit():
+        line = str(int(line) + 1)  # pytest writes item.location's 0-based line number
     if not file:
-        match = POSITION_RE.search(text or message or "")
-        if match:
-            file, line = match.group(1), match.group(2)
-    if message is None and text:
-        message = text.splitlines()[0][:500]
+        file, line = _position(text or message or "", case.classname or "")
+    if (message is None or message.lower() in GENERIC_MESSAGES) and text:
+        message = text.strip().splitlines()[0].strip()[:500]
     return TestFailure(name=str(case.name), classname=case.classname or None, message=message, details=text,
                        file=file or None, line=int(line) if line and str(line).isdigit() else None,
                        kind=result._tag, source=source)
+
+
+def _position(text: str, classname: str) -> tuple[str | None, str | None]:
+    """The first source position in the text, preferring the test's own file over library frames."""
+    found = [(m.group(1), m.group(2)) for m in POSITION_RE.finditer(text[:20000])]
+    for file, line in found:
+        stem = re.split(r"[/\\]", file)[-1].split(".")[0]
+        if stem and stem in classname:
+            return file, line
+    return found[0] if found else (None, None)
 
 
 def merge(reports: list[JUnitReport]) -> JUnitReport:

@@ -1,6 +1,7 @@
 """Summarize a commit's checks and test files into one report, and decide whether and how to post it."""
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -177,8 +178,9 @@ def view(report: Report, *, shown: int, detail_limit: int, truncated: bool) -> d
     tests = []
     for test in report.tests[:shown]:
         details = clip(test.details, detail_limit)
-        tests.append({"title": test.title, "message": cell(clip((test.message or "").splitlines()[0] if test.message
-                                                                 else "", 300) or ""),
+        first_line = test.message.strip().splitlines()[0] if test.message and test.message.strip() else ""
+        # <summary> is HTML: "expected: <2> but was: <3>" must not become tags.
+        tests.append({"title": html.escape(test.title), "message": html.escape(clip(first_line, 300) or ""),
                       "where": f"{test.file}:{test.line}" if test.file and test.line else test.file,
                       "details": details, "fence": fence(details or ""), "source": test.source})
     return {"marker": MARKER, "report": report, "sha7": report.sha[:7], "tests": tests,

@@ -204,7 +204,7 @@ async def retest_requested(ctx: Context) -> None:
         await forge.rerun_failed(repo, check)
     await ctx.audit("rerun" if runs else "nothing_to_rerun", ", ".join(c.name for c in failed) or None, repo=repo)
     if runs and target.comment_id:
-        await forge.react(repo, target.number, target.comment_id, "rocket")
+        await forge.react(repo, target.number, target.comment_id, "rocket", on_change_request=True)
     else:
         await ctx.reply("test_report_retest", checks=failed, sha7=cr.head_sha[:7])
 

@@ -99,10 +99,13 @@ def annotation_failures(check: Any) -> list[TestFailure]:
     """Failure annotations of a check run as tests: https://docs.github.com/en/rest/checks/runs#list-check-run-annotations"""
     found = []
     for note in check.annotations or ():
-        if note.get("annotation_level", "failure") != "failure":
+        # The Forge's neutral shape says `level`; GitHub's own payloads say `annotation_level`.
+        if (note.get("level") or note.get("annotation_level") or "failure") != "failure":
             continue
-        found.append(TestFailure(name=note.get("title") or note.get("path") or check.name,
-                                 message=note.get("message"), details=note.get("raw_details"),
+        message = note.get("message") or ""
+        long = "\n" in message.strip() or len(message) > 300
+        found.append(TestFailure(name=note.get("title") or note.get("path") or check.name, message=message or None,
+                                 details=note.get("raw_details") or (message if long else None),
                                  file=note.get("path"), line=note.get("start_line"), source=check.name))
     return found
 

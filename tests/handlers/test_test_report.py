@@ -67,8 +67,8 @@ async def stored(services, repo: str, number: int):
 FAILING = [
     check(1, "lint", "success"),
     check(2, "test (3.11)", "failure", summary="2 tests failed", annotations=[
-        {"path": "tests/test_api.py", "start_line": 12, "annotation_level": "failure", "title": "test_login",
-         "message": "AssertionError: 401 != 200", "raw_details": "assert response.status == 200"}]),
+        {"path": "tests/test_api.py", "start_line": 12, "level": "failure", "title": "test_login",
+         "message": "AssertionError: 401 != 200\nassert response.status == 200"}]),
 ]
 GREEN = [check(1, "lint", "success"), check(3, "test (3.11)", "success", at="2019-05-15T15:30:00Z")]
 
@@ -167,8 +167,8 @@ class TestGitHubComment:
     async def test_huge_output_is_cut_to_the_comment_limit(self, fake_services):
         """Hundreds of long failures fit GitHub's 65,536 characters, with a note saying output was shortened."""
         services = fake_services()
-        notes = [{"path": f"tests/test_{i}.py", "start_line": i, "annotation_level": "failure", "title": f"test_{i}",
-                  "message": "boom " * 50, "raw_details": "x" * 20000} for i in range(100)]
+        notes = [{"path": f"tests/test_{i}.py", "start_line": i, "level": "failure", "title": f"test_{i}",
+                  "message": "boom\n" + "x" * 20000} for i in range(100)]
         forge = arrange(services, [check(2, "test", "failure", annotations=notes)],
                         config="test_report:\n  max_failures: 100\n")
         await deliver(services, "github", "check_suite", suite_completed())

@@ -11,8 +11,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.context import Context
 from bot.errors import CommandError, ConfigError
-from bot.forge.base import ChangeRequest, Check, NotFound, permission_at_least
+from bot.forge.base import Check, ForgeError, NotFound, Unsupported, permission_at_least
 from bot.routing import Help, Router
+from bot.sansio import junit as ju
 from bot.sansio import test_report as tr
 from bot.sansio.events import RepoRef
 from bot.store.mutex import held
@@ -110,15 +111,44 @@ async def report(ctx: Context, done: Finished) -> None:
     numbers |= {cr.number for cr in await forge.change_requests_for_commit(repo, done.sha)}
     checks = done.checks if done.checks is not None else tuple(await forge.checks_for_commit(repo, done.sha))
     totals = await forge.test_totals(repo, done.pipeline_id) if done.pipeline_id else None
+    junit = await _read_junit(ctx, checks, settings["junit"]) if settings and settings["junit"] else None
 
     def build(previous: str | None) -> tr.Report:
-        return tr.summarize(checks, forge=repo.forge, sha=done.sha, totals=totals, previous_result=previous,
-                            pipeline_url=done.pipeline_url)
+        return tr.summarize(checks, forge=repo.forge, sha=done.sha, totals=totals, junit=junit,
+                            previous_result=previous, pipeline_url=done.pipeline_url)
 
     for number in sorted(numbers):
         await _update_comment(ctx, number, done, build, settings, config_error)
     if settings and settings["notify"] and done.branch:
         await _notify_default_branch(ctx, done, build, settings["notify"])
+
+
+async def _read_junit(ctx: Context, checks, patterns: list[str]) -> ju.JUnitReport | None:
+    """JUnit files inside the artifacts of the commit's latest workflow runs; None when there are none."""
+    repo, forge = ctx.event.repo, ctx.forge
+    latest, _ = tr.latest_runs(checks)
+    reports, notes = [], []
+    for run_id in sorted({c.run_id for c in latest if c.run_id}):
+        try:
+            artifacts = await forge.list_artifacts(repo, run_id)
+        except Unsupported:
+            return None
+        for artifact in artifacts:
+            if artifact.expired:
+                continue
+            try:
+                archive = await forge.download_artifact(repo, artifact)
+            except ForgeError as exc:  # expired meanwhile, too large, gone: say so in the comment
+                notes.append(f"{artifact.name}: {exc.message}")
+                continue
+            files, problems = ju.junit_files(archive, patterns, name=artifact.name)
+            notes += problems
+            reports += [ju.parse_junit(data, path) for path, data in files]
+    if not reports and not notes:
+        return None
+    merged = ju.merge(reports)
+    return ju.JUnitReport(merged.passed, merged.failed, merged.skipped, merged.errored, merged.duration,
+                          merged.failures, merged.flaky, (*merged.unreadable, *notes))
 
 
 async def _update_comment(ctx: Context, number: int, done: Finished, build, settings, config_error) -> None:

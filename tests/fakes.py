@@ -9,8 +9,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.forge.base import (ChangeRequest, Check, Comment, Commit, Conflict, Deployment, Forge, NotFound, Release,
-                            Tag, TestTotals)
+from bot.forge.base import (Artifact, ChangeRequest, Check, Comment, Commit, Conflict, Deployment, Forge, NotFound,
+                            Release, Tag, TestTotals)
 from bot.sansio.events import RepoRef
 
 
@@ -29,6 +29,8 @@ class FakeRepo:
     checks: dict[str, list[Check]] = field(default_factory=dict)  # sha -> checks
     totals: dict[int, TestTotals] = field(default_factory=dict)
     deployments: list[Deployment] = field(default_factory=list)
+    artifacts: dict[int, list[Artifact]] = field(default_factory=dict)  # run id -> its artifacts
+    artifact_files: dict[int | str, bytes] = field(default_factory=dict)  # artifact id -> zip bytes
 
 
 class FakeForge(Forge):
@@ -196,3 +198,12 @@ class FakeForge(Forge):
     async def set_deployment_status(self, repo, deployment, state, *, description="", log_url=None):
         self._write("set_deployment_status", repo, deployment=deployment.id, state=state, description=description,
                     log_url=log_url)
+
+    async def list_artifacts(self, repo, run_id):
+        return list(self._get(repo, "list_artifacts").artifacts.get(run_id, []))
+
+    async def download_artifact(self, repo, artifact):
+        data = self._get(repo, "download_artifact")
+        if artifact.expired or artifact.id not in data.artifact_files:
+            raise NotFound(f"artifact {artifact.name!r} of {repo.path} has expired")
+        return data.artifact_files[artifact.id]

@@ -1,8 +1,12 @@
 """Read per-test failures out of JUnit XML as pytest, Surefire, jest-junit and go-junit-report write it."""
 from __future__ import annotations
 
+import fnmatch
+import io
 import re
+import zipfile
 from dataclasses import dataclass, field
+from typing import Sequence
 from xml.etree.ElementTree import ParseError
 
 from junitparser import xunit2
@@ -119,6 +123,31 @@ def _position(text: str, classname: str) -> tuple[str | None, str | None]:
         if stem and stem in classname:
             return file, line
     return found[0] if found else (None, None)
+
+
+def matches(path: str, patterns: Sequence[str]) -> bool:
+    """fnmatch globs where `*` also crosses `/`, and a leading `**/` also matches at the top level."""
+    return any(fnmatch.fnmatchcase(path, p) or (p.startswith("**/") and fnmatch.fnmatchcase(path, p[3:]))
+               for p in patterns)
+
+
+def junit_files(archive: bytes, patterns: Sequence[str], *, max_bytes: int = 50_000_000,
+                name: str = "artifact") -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The files of a zip artifact whose paths match the globs, and notes about what could not be read."""
+    try:
+        zipped = zipfile.ZipFile(io.BytesIO(archive))
+    except zipfile.BadZipFile:
+        return [], [f"{name}: not a zip archive"]
+    found, notes, total = [], [], 0
+    for info in zipped.infolist():
+        if info.is_dir() or not matches(info.filename, patterns):
+            continue
+        total += info.file_size  # the uncompressed size the archive declares: no zip bombs
+        if total > max_bytes:
+            notes.append(f"{name}: more than {max_bytes // 1_000_000} MB of test results; the rest was not read")
+            break
+        found.append((f"{name}/{info.filename}", zipped.read(info)))
+    return found, notes
 
 
 def merge(reports: list[JUnitReport]) -> JUnitReport:

@@ -79,15 +79,14 @@ def summarize(checks: Iterable[Any], *, forge: str, sha: str, totals: Any = None
     failing = tuple(FailingCheck(c.name, c.conclusion, c.url, c.summary) for c in latest
                     if c.status == "completed" and c.conclusion in FAILED)
     running = tuple(c.name for c in latest if c.status != "completed")
-    if junit is not None:
+    notes = junit.unreadable if junit is not None else ()
+    if junit is not None and (junit.passed or junit.failed or junit.skipped or junit.errored):
         tests = junit.failures
         totals = Totals(junit.passed, junit.failed, junit.skipped, junit.errored, junit.duration or None)
         flaky = [*flaky, *(f"{name} (test)" for name in junit.flaky)]
-        notes = junit.unreadable
-    else:
+    else:  # no test files read: the checks' own failure annotations are the best there is
         tests = tuple(t for c in latest if c.conclusion in FAILED for t in annotation_failures(c))
         totals = Totals(totals.passed, totals.failed, totals.skipped, totals.errored, totals.duration) if totals else None
-        notes = ()
     result = "failed" if failing or (totals and (totals.failed or totals.errored)) else (
         "pending" if running or not latest else "passed")
     return Report(forge, sha, result, len(latest), failing, running, tuple(tests), totals, tuple(flaky),

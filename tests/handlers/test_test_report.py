@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import zipfile
 
 from sqlalchemy import select
 
-from bot.forge.base import ChangeRequest, Check
+from bot.forge.base import Artifact, ChangeRequest, Check
 from bot.forge.base import TestTotals as Totals
 from bot.sansio.test_report import COMMENT_LIMIT, MARKER
 from bot.store.tables import test_reports
 from tests.conftest import deliver
+from tests.junit_samples import JEST, SUREFIRE, run_pytest
 from tests.peers import github_example, github_examples, gitlab_payload
 
 REPO = "Codertocat/Hello-World"
@@ -185,6 +188,67 @@ class TestGitHubComment:
         assert row["status"] == "done"
         [body] = comments(forge)
         assert ".shipbot.yml:2: test_report.comment: 'sometimes' is not one of 'always', 'failure', 'change'" in body
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    """A zip archive as actions/upload-artifact stores it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+class TestJUnitArtifacts:
+    async def test_failures_come_from_the_runs_junit_files(self, fake_services, tmp_path):
+        """With junit globs configured, the workflow run's artifacts give per-test failures and totals."""
+        services = fake_services()
+        forge = arrange(services, FAILING, config="test_report:\n  junit: ['**/junit*.xml', '**/TEST-*.xml']\n")
+        data = forge.repo(REPO)
+        data.artifacts[77] = [Artifact(501, "python-results", 900, run_id=77), Artifact(502, "java-results", 700),
+                              Artifact(503, "old", 10, expired=True), Artifact(504, "coverage", 10)]
+        data.artifact_files[501] = zipped({"reports/junit.xml": run_pytest(tmp_path), "coverage.xml": b"<x/>"})
+        data.artifact_files[502] = zipped({"target/surefire-reports/TEST-com.example.CalculatorTest.xml": SUREFIRE})
+        data.artifact_files[504] = zipped({"htmlcov/index.html": b"<html/>"})
+        await deliver(services, "github", "check_suite", suite_completed())
+        [body] = comments(forge)
+        assert "**Tests:** 3 passed, 2 failed, 2 errors, 2 skipped" in body
+        assert "<code>test_sample.test_bad</code> — AssertionError: arithmetic is broken" in body
+        assert "`test_sample.py:8` in python-results/reports/junit.xml" in body
+        assert "expected: &lt;2&gt; but was: &lt;3&gt;" in body
+        assert "`com.example.CalculatorTest.timesOutSometimes (test)` failed, then passed on a re-run" in body
+        assert "test_login" not in body  # the annotation gives way to the real test results
+
+    async def test_unreadable_artifacts_are_noted(self, fake_services):
+        """An artifact that cannot be downloaded or is not a zip is named in the comment; annotations still show."""
+        services = fake_services()
+        forge = arrange(services, FAILING, config="test_report:\n  junit: ['**/*.xml']\n")
+        data = forge.repo(REPO)
+        data.artifacts[77] = [Artifact(601, "gone", 10), Artifact(602, "broken", 10)]
+        data.artifact_files[602] = b"not a zip"
+        await deliver(services, "github", "check_suite", suite_completed())
+        [body] = comments(forge)
+        assert "- gone: artifact 'gone' of Codertocat/Hello-World has expired" in body
+        assert "- broken: not a zip archive" in body
+        assert "<code>test_login</code>" in body
+
+    async def test_jest_results_in_a_fork_run(self, fake_services):
+        """jest-junit output from a fork's workflow run reaches the fork's PR."""
+        services = fake_services()
+        payload = fork_run_completed()
+        sha, repo, run_id = (payload["workflow_run"]["head_sha"], payload["repository"]["full_name"],
+                             payload["workflow_run"]["id"])
+        forge = services.forges["github"]
+        data = forge.repo(repo)
+        data.files["main", ".shipbot.yml"] = "test_report:\n  junit: ['junit.xml']\n"
+        data.change_requests[7] = ChangeRequest(7, "From a fork", "patch-1", sha, "main", "outsider", from_fork=True)
+        data.checks[sha] = [check(5, "jest", "failure", run_id=run_id)]
+        data.artifacts[run_id] = [Artifact(701, "jest", 100)]
+        data.artifact_files[701] = zipped({"junit.xml": JEST})
+        await deliver(services, "github", "workflow_run", payload)
+        [body] = comments(forge, 7, repo)
+        assert "<code>sum subtracts</code> — Error: expect(received).toBe(expected)" in body
+        assert "`/home/runner/work/app/app/src/sum.test.js:9` in jest/junit.xml" in body
 
 
 class TestCommentModes:

@@ -166,26 +166,29 @@ async def _update_comment(ctx: Context, number: int, done: Finished, build, sett
             ctx.log.info("test_report_stale", number=number, sha=done.sha, head=cr.head_sha)
             return
         previous = row["result"] if row else None
-        if config_error is not None:
+        if config_error is not None:  # say what is wrong where the results would have been
             body = ctx.render("test_report_config.md.j2", marker=tr.MARKER, message=config_error.message)
-            comment = await forge.upsert_comment(repo, number, tr.MARKER, body)
-            await _save(ctx, repo, number, done, previous, _digest(body), comment.id)
+            await _write_comment(ctx, number, done, row, previous, body)
             return
         result = build(previous)
-        has_comment = bool(row and row["comment_id"])
         saved_result = previous if result.result == "pending" else result.result
-        if not tr.should_comment(settings["comment"], result.result, previous, has_comment):
+        if not tr.should_comment(settings["comment"], result.result, previous, bool(row and row["comment_id"])):
             await _save(ctx, repo, number, done, saved_result, row["digest"] if row else None,
                         row["comment_id"] if row else None)
             return
         body = _render_comment(ctx, result, settings["max_failures"])
-        digest = _digest(body)
-        if row and row["digest"] == digest and await forge.find_comment(repo, number, tr.MARKER):
-            comment_id = row["comment_id"]  # same text, still there: nothing to edit
-        else:
-            comment_id = (await forge.upsert_comment(repo, number, tr.MARKER, body)).id
-        await _save(ctx, repo, number, done, saved_result, digest, comment_id)
+        await _write_comment(ctx, number, done, row, saved_result, body)
         ctx.log.info("test_report_posted", number=number, result=result.result, sha=done.sha)
+
+
+async def _write_comment(ctx: Context, number: int, done: Finished, row, result: str | None, body: str) -> None:
+    """Edit the sticky comment unless it says this already and is still there (a human may delete it)."""
+    repo, forge, digest = ctx.event.repo, ctx.forge, _digest(body)
+    if row and row["digest"] == digest and await forge.find_comment(repo, number, tr.MARKER):
+        comment_id = row["comment_id"]
+    else:
+        comment_id = (await forge.upsert_comment(repo, number, tr.MARKER, body)).id
+    await _save(ctx, repo, number, done, result, digest, comment_id)
 
 
 def _render_comment(ctx: Context, result: tr.Report, max_failures: int) -> str:

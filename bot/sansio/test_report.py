@@ -86,7 +86,8 @@ def summarize(checks: Iterable[Any], *, forge: str, sha: str, totals: Any = None
         flaky = [*flaky, *(f"{name} (test)" for name in junit.flaky)]
     else:  # no test files read: the checks' own failure annotations are the best there is
         tests = tuple(t for c in latest if c.conclusion in FAILED for t in annotation_failures(c))
-        totals = Totals(totals.passed, totals.failed, totals.skipped, totals.errored, totals.duration) if totals else None
+        if totals:
+            totals = Totals(totals.passed, totals.failed, totals.skipped, totals.errored, totals.duration)
     result = "failed" if failing or (totals and (totals.failed or totals.errored)) else (
         "pending" if running or not latest else "passed")
     return Report(forge, sha, result, len(latest), failing, running, tuple(tests), totals, tuple(flaky),
@@ -95,7 +96,10 @@ def summarize(checks: Iterable[Any], *, forge: str, sha: str, totals: Any = None
 
 
 def annotation_failures(check: Any) -> list[TestFailure]:
-    """Failure annotations of a check run as tests: https://docs.github.com/en/rest/checks/runs#list-check-run-annotations"""
+    """Failure annotations of a check run as tests.
+
+    https://docs.github.com/en/rest/checks/runs#list-check-run-annotations
+    """
     found = []
     for note in check.annotations or ():
         # The Forge's neutral shape says `level`; GitHub's own payloads say `annotation_level`.

@@ -7,11 +7,14 @@ import zipfile
 
 from sqlalchemy import select
 
+from bot.chat.base import RecordingChat
 from bot.forge.base import Artifact, ChangeRequest, Check
 from bot.forge.base import TestTotals as Totals
 from bot.sansio.test_report import COMMENT_LIMIT, MARKER
+from bot.services import build_services
 from bot.store.tables import test_reports
-from tests.conftest import deliver
+from tests.conftest import deliver, make_settings
+from tests.fakes import FakeForge
 from tests.junit_samples import JEST, SUREFIRE, run_pytest
 from tests.peers import github_example, github_examples, gitlab_payload
 
@@ -124,6 +127,17 @@ class TestGitHubComment:
         assert row["observed_at"] == 1557934260.0  # 2019-05-15T15:31:00Z
         assert row["result"] == "passed"
 
+    async def test_concurrent_suites_on_both_backends(self, db):
+        """The same race on SQLite and PostgreSQL (what replicas share): one comment, the later time kept."""
+        services = build_services(make_settings(GITHUB_WEBHOOK_SECRET="s"), db, chat=RecordingChat(),
+                                  forges={"github": FakeForge("github"), "gitlab": FakeForge("gitlab")})
+        forge = arrange(services, FAILING + GREEN)
+        times = [f"2019-05-15T15:{m:02d}:00Z" for m in range(30, 36)]
+        await asyncio.gather(*(deliver(services, "github", "check_suite", suite_completed("success", t))
+                               for t in times))
+        assert len(comments(forge)) == 1 and len(forge.writes("upsert_comment")) == 1
+        assert (await stored(services, f"github:{REPO}", 2))["observed_at"] == 1557934500.0  # 15:35
+
     async def test_older_event_after_newer_changes_nothing(self, fake_services):
         """An event older than the result shown is ignored, whatever the forge says now."""
         services = fake_services()
@@ -188,6 +202,8 @@ class TestGitHubComment:
         assert row["status"] == "done"
         [body] = comments(forge)
         assert ".shipbot.yml:2: test_report.comment: 'sometimes' is not one of 'always', 'failure', 'change'" in body
+        await deliver(services, "github", "check_suite", suite_completed(updated_at="2019-05-15T15:25:00Z"))
+        assert len(forge.writes("upsert_comment")) == 1  # the same explanation is not written again
 
 
 def zipped(files: dict[str, bytes]) -> bytes:
@@ -358,6 +374,23 @@ class TestGitLabComment:
         [body] = comments(forge, 1, GL_REPO)
         assert "Fixed: all 3 jobs pass on `bcbb5ec` (2 skipped)" in body
 
+    async def test_merged_results_pipeline_is_reported(self, fake_services):
+        """A merged results pipeline runs on a merge commit, not the MR's head, and is still reported."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        payload = pipeline()
+        payload["object_attributes"].update(ref="refs/merge-requests/1/merge", sha="c" * 40)
+        await deliver(services, "gitlab", "Pipeline Hook", payload)
+        assert "1 of 5 jobs failed on `ccccccc`" in comments(forge, 1, GL_REPO)[0]
+
+    async def test_closed_mr_is_left_alone(self, fake_services):
+        """A pipeline finishing after its MR was closed does not comment."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = arrange_gitlab(services)
+        forge.repo(GL_REPO).change_requests[1] = ChangeRequest(1, "Test", "test", GL_SHA, "master", state="closed")
+        await deliver(services, "gitlab", "Pipeline Hook", pipeline())
+        assert comments(forge, 1, GL_REPO) == []
+
     async def test_running_pipeline_is_not_reported(self, fake_services):
         """Only final pipeline statuses produce a note."""
         services = fake_services(GITLAB_WEBHOOK_SECRET="s")
@@ -413,6 +446,16 @@ class TestRetest:
         await deliver(services, "github", "issue_comment", pr_comment("/shipbot retest"))
         assert forge.writes("rerun_failed") == []
         assert "Nothing to re-run: no check on `ec26c3e` has failed." in forge.writes("create_comment")[0]["body"]
+
+    async def test_in_slack_it_says_where_it_works(self, fake_services):
+        """/retest typed in Slack is answered there: it works in a PR/MR comment."""
+        services = fake_services(SLACK_SIGNING_SECRET="s")
+        slash = {"command": "/retest", "text": "", "user_id": "U1", "user_name": "steve", "channel_id": "C1",
+                 "team_id": "T1", "trigger_id": "t", "response_url": "https://hooks.slack.com/x"}
+        row = await deliver(services, "slack", "slack", slash)
+        assert row["status"] == "done"
+        [answer] = services.chat.writes.writes
+        assert "works in a comment on a pull request or merge request" in answer.data["text"]
 
     async def test_gitlab_note_retries_the_pipeline(self, fake_services):
         """/retest in an MR note retries the failed pipeline's jobs through the forge."""

@@ -59,7 +59,10 @@ async def check_suite_completed(ctx: Context) -> None:
 async def workflow_run_completed(ctx: Context) -> None:
     """A GitHub Actions run finished: report every check on its head commit."""
     run = ctx.event.payload["workflow_run"]
-    await report(ctx, Finished(run["head_sha"], _when(run.get("updated_at")), run.get("head_branch"),
+    # A fork's branch may be called like our default branch; it is not our default branch.
+    head_repo = (run.get("head_repository") or {}).get("full_name")
+    branch = run.get("head_branch") if head_repo in (None, ctx.event.repo.path) else None
+    await report(ctx, Finished(run["head_sha"], _when(run.get("updated_at")), branch,
                                _numbers(run.get("pull_requests"))))
 
 
@@ -119,7 +122,7 @@ async def report(ctx: Context, done: Finished) -> None:
 
     for number in sorted(numbers):
         await _update_comment(ctx, number, done, build, settings, config_error)
-    if settings and settings["notify"] and done.branch:
+    if settings and settings["notify"] and done.branch and not numbers:  # the head of a PR is not a push
         await _notify_default_branch(ctx, done, build, settings["notify"])
 
 

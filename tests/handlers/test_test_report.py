@@ -471,3 +471,16 @@ class TestRetest:
         assert row["status"] == "done"
         assert forge.writes("rerun_failed") == [{"repo": GL_REPO, "check": "test-build", "run_id": None, "suite_id": 31}]
         assert forge.writes("react")[0]["reaction"] == "rocket"
+
+    async def test_a_forks_main_branch_is_not_ours(self, fake_services):
+        """A fork's branch named like the default branch is not announced."""
+        services = fake_services()
+        payload = fork_run_completed()
+        payload["workflow_run"]["head_branch"] = "main"
+        payload["workflow_run"]["head_repository"]["full_name"] = "outsider/octo-repo"
+        sha, repo = payload["workflow_run"]["head_sha"], payload["repository"]["full_name"]
+        forge = services.forges["github"]
+        forge.repo(repo).files["main", ".shipbot.yml"] = "test_report:\n  notify: '#ci'\n"
+        forge.repo(repo).checks[sha] = [check(5, "build", "failure")]
+        await deliver(services, "github", "workflow_run", payload)
+        assert services.chat.writes.writes == []

@@ -21,11 +21,22 @@ from bot.store.tables import test_reports
 
 router = Router()
 
+
+async def _may_retest(ctx: Context) -> bool:
+    """/help lists /retest only in PR/MR comments, to people with write access."""
+    target = ctx.event.reply_to
+    if target is None or target.kind != "comment" or not target.on_change_request or not ctx.event.actor:
+        return False
+    return permission_at_least(await ctx.forge_for(target.repo).permission(target.repo, ctx.event.actor.login),
+                               "write")
+
+
 RETEST_HELP = Help(
     summary="Re-run only the failed jobs of this pull/merge request",
     usage="/retest",
     examples=("/retest", "/shipbot retest"),
     who="anyone with write access to the repository, in a comment on the pull/merge request",
+    allowed=_may_retest,
 )
 # Pipeline statuses after which nothing more runs: https://docs.gitlab.com/ee/api/pipelines.html
 GITLAB_FINAL = frozenset({"success", "failed", "canceled", "skipped"})

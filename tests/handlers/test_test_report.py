@@ -457,6 +457,17 @@ class TestRetest:
         [answer] = services.chat.writes.writes
         assert "works in a comment on a pull request or merge request" in answer.data["text"]
 
+    async def test_help_lists_retest_for_writers_only(self, fake_services):
+        """/help on a PR shows /retest to a writer and hides it from a reader."""
+        services = fake_services()
+        forge = arrange(services, FAILING)
+        forge.repo(REPO).permissions["visitor"] = "read"
+        await deliver(services, "github", "issue_comment", pr_comment("/help"))
+        await deliver(services, "github", "issue_comment", pr_comment("/help", login="visitor"))
+        writer, reader = (w["body"] for w in forge.writes("create_comment"))
+        assert "| `/retest` | Re-run only the failed jobs of this pull/merge request |" in writer
+        assert "/retest" not in reader
+
     async def test_gitlab_note_retries_the_pipeline(self, fake_services):
         """/retest in an MR note retries the failed pipeline's jobs through the forge."""
         services = fake_services(GITLAB_WEBHOOK_SECRET="s")

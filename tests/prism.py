@@ -129,7 +129,7 @@ class PrismServer:
             self.port = probe.getsockname()[1]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [str(PRISM), "mock", "--errors", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)],
+                [str(PRISM), "mock", "--errors", "--seed", "shipbot", "-h", "127.0.0.1", "-p", str(self.port), str(self.spec)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:  # waited for by polling, never slept for blindly

@@ -36,10 +36,9 @@ def create_app(settings: Settings, services: Services | None = None, *, workers:
         else:
             svc = services
         app[SERVICES] = svc
-        if settings.slack.enabled:
-            from bot.ingress.slack import BOLT, build_bolt  # Slack's libraries load only when configured
+        from bot.ingress.common import LAZY
 
-            app[BOLT] = build_bolt(svc)
+        app[LAZY] = {}  # per-app things built on first use, such as the Slack Bolt app
         worker = None
         if workers and settings.worker_concurrency > 0:
             from bot.worker import Worker

@@ -14,7 +14,6 @@ import aiohttp
 import gidgethub
 import gidgethub.aiohttp
 from gidgethub import sansio
-from gidgethub.apps import get_installation_access_token, get_jwt
 from yarl import URL
 
 from bot.forge import github_models as gm
@@ -138,6 +137,8 @@ class GitHubClient:
         if not self.is_app:
             raise PermissionDenied("this needs shipbot to run as a GitHub App: set GITHUB_APP_ID and "
                                    "GITHUB_PRIVATE_KEY")
+        from gidgethub.apps import get_jwt  # PyJWT and cryptography load only for App authentication
+
         return get_jwt(app_id=self.app_id, private_key=self.private_key)
 
     async def login(self) -> str | None:
@@ -182,6 +183,8 @@ class GitHubClient:
             if cached and not fresh and time.monotonic() < cached[1]:
                 return cached[0]
             try:
+                from gidgethub.apps import get_installation_access_token
+
                 data = await get_installation_access_token(self.gh, installation_id=str(installation),
                                                            app_id=self.app_id, private_key=self.private_key)
             except gidgethub.HTTPException as exc:

@@ -14,6 +14,7 @@ from bot.services import Services
 log = structlog.get_logger("shipbot.ingress")
 
 SERVICES = web.AppKey("services", Services)
+LAZY = web.AppKey("lazy", dict)
 
 
 def answer(http_status: int, /, **fields) -> web.Response:

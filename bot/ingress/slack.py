@@ -15,7 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ingress.common import SERVICES, Refused, answer, digest_id, read_body, store
+from bot.ingress.common import LAZY, SERVICES, Refused, answer, digest_id, read_body, store
 from bot.sansio.commands import UsageError
 from bot.sansio.events import from_slack
 from bot.services import Services
@@ -23,7 +23,6 @@ from bot.services import Services
 # Slack rejects requests older than five minutes to stop replays:
 # https://api.slack.com/authentication/verifying-requests-from-slack
 REPLAY_WINDOW = 300
-BOLT = web.AppKey("slack_bolt", AsyncApp)
 
 
 def build_bolt(services: Services) -> AsyncApp:
@@ -136,7 +135,10 @@ async def receive(request: web.Request) -> web.Response:
         return answer(415, error="expected application/x-www-form-urlencoded or application/json")
     if not _well_formed(content_type, body):
         return answer(400, error="the body is not a Slack command, interaction or event")
-    bolt = request.app[BOLT]
+    lazy = request.app[LAZY]
+    if "bolt" not in lazy:  # Bolt loads on the first Slack request, not at start-up
+        lazy["bolt"] = build_bolt(services)
+    bolt = lazy["bolt"]
     bolt_response = await bolt.async_dispatch(AsyncBoltRequest(
         body=body.decode("utf-8"), query=request.query_string, headers=dict(request.headers)))
     if bolt_response.status == 404:  # Bolt found no listener: a kind of request we do not handle

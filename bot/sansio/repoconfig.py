@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from bot.errors import ConfigError
@@ -137,7 +136,7 @@ def _line_of(node: yaml.Node | None, path: list) -> int | None:
     return line
 
 
-def _describe(error: jsonschema.ValidationError, known_keys: dict[str, list[str]]) -> str:
+def _describe(error, known_keys: dict[str, list[str]]) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
     if error.validator == "additionalProperties":
         unexpected = re.findall(r"'([^']+)' (?:was|were) unexpected", error.message) or re.findall(r"'([^']+)'", error.message)
@@ -183,6 +182,8 @@ def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
         return RepoConfig(path=path)
     if not isinstance(given, dict):
         raise ConfigError(f"{path}:1: the file must be a mapping of sections (chat, release, test_report, deploy)")
+    import jsonschema  # loads only when a repository has a file to check
+
     validator = jsonschema.Draft202012Validator(schema())
     known = _known_keys()
     problems: list[tuple[int, str]] = []

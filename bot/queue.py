@@ -71,10 +71,16 @@ class JobQueue:
         self.lease_seconds = lease_seconds
         self.new_work = asyncio.Event()
         self._pending: asyncio.Queue[tuple[NewJob, asyncio.Future]] | None = None
+        self.last_enqueue = 0.0  # monotonic time of the newest acceptance
         self._writer: asyncio.Task | None = None
         insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
         self._insert = (insert(jobs).on_conflict_do_nothing(index_elements=["delivery_key"])
                         .returning(jobs.c.delivery_key))
+        self._sqlite = None
+        if db.dialect == "sqlite" and db.engine.url.database not in (None, "", ":memory:"):
+            from bot.store.sqlite_writer import SqliteBatchWriter
+
+            self._sqlite = SqliteBatchWriter(db.engine.url.database)
 
     async def enqueue(self, job: NewJob) -> bool:
         """Store a job before answering; True if new, False for a duplicate delivery."""
@@ -82,6 +88,7 @@ class JobQueue:
             self._pending = asyncio.Queue()
             self._writer = asyncio.create_task(self._write_batches(), name="shipbot-queue-writer")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.last_enqueue = time.monotonic()
         await self._pending.put((job, future))
         return await future
 
@@ -108,11 +115,18 @@ class JobQueue:
 
     async def _insert_many(self, batch: list[NewJob]) -> set[str]:
         now = time.time()
+        if self._sqlite is not None:
+            return await self._sqlite.insert([(j.delivery_key, j.source, j.event, j.name, j.repo, j.payload, now, now)
+                                              for j in batch])
         rows = [dict(delivery_key=j.delivery_key, source=j.source, event=j.event, name=j.name, repo=j.repo,
                      payload=j.payload, status=PENDING, attempts=0, run_at=now, created_at=now) for j in batch]
         async with self.db.begin() as conn:
             result = await conn.execute(self._insert, rows)
             return {row[0] for row in result}
+
+    def ingest_busy(self, window: float = 0.05) -> bool:
+        """True while deliveries keep arriving: workers then leave the CPU and the database to ingress."""
+        return time.monotonic() - self.last_enqueue < window
 
     async def close(self) -> None:
         """Stop the writer after the queued writes are done."""
@@ -123,6 +137,9 @@ class JobQueue:
             await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
             self._pending = None
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
     async def claim(self, worker: str, limit: int = 1) -> list[Job]:
         """Lease up to `limit` due jobs, including running ones whose lease expired."""

@@ -18,6 +18,10 @@ from bot.services import Services
 log = structlog.get_logger("shipbot.worker")
 
 PRUNE_EVERY = 3600.0
+# While deliveries pour in, acknowledging them comes first (Slack gives 3 s, GitHub 10 s); jobs
+# wait, but at least one is started this often so a long burst cannot starve them.
+BUSY_PAUSE = 0.05
+BUSY_MIN_INTERVAL = 0.25
 
 
 def worker_name() -> str:
@@ -38,6 +42,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._last_prune = 0.0
         self._last_run: dict[int, float] = {}
+        self._last_claim = 0.0
 
     async def run(self) -> None:
         """Claim and run jobs until stop() is called."""
@@ -46,7 +51,13 @@ class Worker:
         while not self._stopping.is_set():
             free = self.concurrency - len(self.active)
             jobs: list[Job] = []
+            if queue.ingest_busy() and time.monotonic() - self._last_claim < BUSY_MIN_INTERVAL:
+                await self._pause(BUSY_PAUSE)
+                continue
+            if queue.ingest_busy():
+                free = min(free, 1)
             if free > 0:
+                self._last_claim = time.monotonic()
                 queue.new_work.clear()
                 try:
                     jobs = await queue.claim(self.name, free)

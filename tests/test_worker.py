@@ -171,3 +171,34 @@ class TestPeriodic:
         await worker.stop()
         await runner
         assert calls == ["hourly"]
+
+
+class TestIngressFirst:
+    async def test_worker_yields_while_deliveries_pour_in_then_drains(self, sqlite_db):
+        """While deliveries keep arriving the worker starts few jobs; once they stop it drains the rest."""
+        import asyncio
+
+        router = Router()
+
+        @router.on("issue_comment")
+        async def work(ctx):
+            pass
+
+        services = services_for(sqlite_db, make_settings(), router)
+        for i in range(20):
+            await services.queue.enqueue(comment_job("hi", key=f"k{i}"))
+        worker = Worker(services, name="w", poll_interval=0.05)
+        runner = asyncio.create_task(worker.run())
+        for _ in range(10):  # 0.5 s of steady arrivals
+            services.queue.last_enqueue = __import__("time").monotonic()
+            await asyncio.sleep(0.05)
+        during = (await services.queue.counts())["done"]
+        for _ in range(100):
+            if (await services.queue.counts())["done"] == 20:
+                break
+            await asyncio.sleep(0.05)
+        await worker.stop()
+        await runner
+        assert 1 <= during <= 4, during
+        assert (await services.queue.counts())["done"] == 20
+        await services.queue.close()

@@ -108,7 +108,11 @@ class GitHubForge(Forge):
         return None
 
     async def checks_for_commit(self, repo, sha):
-        runs = await self._list(repo, f"/commits/{q(sha)}/check-runs", key="check_runs")
+        # filter=all keeps earlier runs of a re-run check, so a test that failed and then passed
+        # can be called flaky; oldest first, so the newest run of each name is the last one seen.
+        # https://docs.github.com/en/rest/checks/runs#list-check-runs-for-a-git-reference
+        runs = await self._list(repo, f"/commits/{q(sha)}/check-runs", key="check_runs", filter="all")
+        runs.sort(key=lambda run: int(run.get("id") or 0))
         checks = []
         for run in runs:
             check = gm.check(run)

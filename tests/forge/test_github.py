@@ -101,10 +101,16 @@ class TestReads:
         assert github_api.calls[0].query == {"per_page": ["100"], "state": ["open"], "head": ["octo:release/next"]}
 
     async def test_checks_for_commit(self, github_api):
-        """Check runs of a commit parse into Checks with their suite."""
+        """Check runs of a commit (earlier runs of re-run checks too, oldest first) parse into Checks."""
+        def two_runs(answer: dict) -> dict:
+            first, second = dict(answer["check_runs"][0], id=9), dict(answer["check_runs"][0], id=3)
+            return dict(answer, check_runs=[first, second], total_count=2)
+
+        github_api.edit_answer("GET", r".*/check-runs", two_runs)
         checks = await github_api.forge().checks_for_commit(REPO, SHA)
-        assert checks and all(isinstance(c, Check) and c.suite_id for c in checks)
+        assert [c.id for c in checks] == [3, 9] and all(isinstance(c, Check) and c.suite_id for c in checks)
         assert github_api.calls[0].path == f"/repos/octo/hello/commits/{SHA}/check-runs"
+        assert github_api.calls[0].query["filter"] == ["all"]
 
     async def test_list_annotations(self, github_api):
         """Annotations come back with neutral keys."""

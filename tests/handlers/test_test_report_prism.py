@@ -99,3 +99,24 @@ class TestThroughPrism:
         assert len(github_api.requests("POST", rf"/repos/{REPO}/actions/runs/77/rerun-failed-jobs")) == 1
         [reaction] = github_api.requests("POST", rf"/repos/{REPO}/issues/comments/492700400/reactions")
         assert reaction.body == {"content": "rocket"}
+
+
+class TestOverHTTP:
+    async def test_signed_check_suite_to_comment(self, github_api, services, serve):
+        """A signed check_suite.completed posted to the running app ends in one comment at GitHub."""
+        import asyncio
+        import time
+
+        from tests.peers import body_of, github_headers
+
+        coherent(github_api)
+        github_api.edit_answer("GET", ISSUE_COMMENTS, lambda a: [])
+        client = await serve(services.settings, services, workers=True)
+        body = body_of(suite_completed())
+        resp = await client.post("/webhooks/github", data=body, headers=github_headers("check_suite", body, "s"))
+        assert resp.status == 202
+        deadline = time.monotonic() + 30
+        while not github_api.requests("POST", ISSUE_COMMENTS) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        [post] = github_api.requests("POST", ISSUE_COMMENTS)
+        assert "1 of 2 checks failed" in post.body["body"]

@@ -1,5 +1,5 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import (config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
+from handlers import (audit, config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
                       release_pr, release_preview, test_report)
 
 ROUTERS = (
@@ -15,4 +15,5 @@ ROUTERS = (
     deploy_history.router,
     deploy_runs.router,
     test_report.router,
+    audit.router,
 )

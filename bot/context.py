@@ -24,6 +24,9 @@ class Context:
     command: Command | UsageError | None
     services: "Services"
     log: Any
+    key: str = ""  # the handler route, to tell this run's replies from others'
+    attempt: int = 1
+    _replies: int = 0
 
     @property
     def settings(self):
@@ -85,9 +88,18 @@ class Context:
                 await self.chat.post(target.channel, text, thread_ts=target.thread_ts)
             return
         if target.repo is not None and target.number is not None:
-            body = self.render.for_forge(template, **data)
-            await self.forge_for(target.repo).create_comment(target.repo, target.number, body,
-                                                             on_change_request=target.on_change_request)
+            # Each reply carries a marker naming its delivery, handler and place, so a retried job
+            # edits the answer it already gave instead of posting it twice.
+            self._replies += 1
+            marker = f"<!-- shipbot:reply {self.event.delivery_id} {self.key} {self._replies} -->"
+            body = marker + "\n" + self.render.for_forge(template, **data)
+            forge = self.forge_for(target.repo)
+            if self.attempt > 1:
+                await forge.upsert_comment(target.repo, target.number, marker, body,
+                                           on_change_request=target.on_change_request)
+            else:
+                await forge.create_comment(target.repo, target.number, body,
+                                           on_change_request=target.on_change_request)
 
     async def audit(self, decision: str, detail: str | None = None, *, repo: RepoRef | str | None = None) -> None:
         """Record a command or decision: who, what, where, result."""

@@ -153,7 +153,7 @@ class Worker:
             for route in services.router.routes(event):
                 if job.progress.get(route.key) in ("done", "refused", "failed"):
                     continue
-                ctx = Context(event, route.command, services, jlog.bind(handler=route.key))
+                ctx = Context(event, route.command, services, jlog.bind(handler=route.key), route.key, job.attempts)
                 outcome, error, wait = await self._run_handler(ctx, route)
                 if error:
                     errors.append(f"{route.key}: {error}")
@@ -222,6 +222,7 @@ class Worker:
     async def _tell_dead(self, event, job: Job, errors: list[str]) -> None:
         if event.reply_to is None:
             return
-        ctx = Context(event, next((c for c in event.commands), None), self.services, log.bind(job=job.id))
+        ctx = Context(event, next((c for c in event.commands), None), self.services, log.bind(job=job.id),
+                      "gave-up", job.attempts)
         await self._answer(ctx, "gave_up", f"shipbot gave up after {job.attempts} tries. An operator can run "
                                            f"`shipbot jobs retry {job.id}` once the cause is fixed.")

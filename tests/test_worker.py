@@ -202,3 +202,31 @@ class TestIngressFirst:
         assert 1 <= during <= 4, during
         assert (await services.queue.counts())["done"] == 20
         await services.queue.close()
+
+
+class TestRetriedReplies:
+    async def test_a_retry_edits_the_answer_it_already_gave(self, fake_services):
+        """A handler that answered and then failed answers again on retry by editing, never posting twice."""
+        from tests.fakes import FakeForge  # noqa: F401  (the fake_services forges)
+
+        router = Router()
+        attempts = []
+
+        @router.on("issue_comment")
+        async def answer_then_fail(ctx):
+            attempts.append(ctx.attempt)
+            await ctx.reply("refused", message=f"attempt {ctx.attempt}")
+            if ctx.attempt == 1:
+                raise RuntimeError("crashed after answering")
+
+        services = fake_services(router=router)
+        forge = services.forges["github"]
+        forge.repo("Codertocat/Hello-World")
+        await services.queue.enqueue(comment_job("hello"))
+        worker = Worker(services, name="w")
+        await run_once(services, worker)
+        await make_due(services.db)
+        await run_once(services, worker)
+        assert attempts == [1, 2]
+        [comment] = forge.repo("Codertocat/Hello-World").comments[COMMENT["issue"]["number"]]
+        assert "attempt 2" in comment.body and "<!-- shipbot:reply" in comment.body

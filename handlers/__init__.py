@@ -1,5 +1,5 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import (audit, config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
+from handlers import (audit, catch_up, config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
                       release_pr, release_preview, test_report)
 
 ROUTERS = (
@@ -16,4 +16,5 @@ ROUTERS = (
     deploy_runs.router,
     test_report.router,
     audit.router,
+    catch_up.router,
 )

@@ -41,6 +41,7 @@ class FakeForge(Forge):
         self.repos: dict[str, FakeRepo] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_next: dict[str, Exception] = {}
+        self.deliveries: list = []  # HookDelivery records the App's deliveries API returns
         self._ids = itertools.count(1000)
 
     def repo(self, path: str) -> FakeRepo:
@@ -207,3 +208,9 @@ class FakeForge(Forge):
         if artifact.expired or artifact.id not in data.artifact_files:
             raise NotFound(f"artifact {artifact.name!r} of {repo.path} has expired")
         return data.artifact_files[artifact.id]
+
+    async def list_deliveries(self, *, since=None, limit=500):
+        return list(self.deliveries)
+
+    async def redeliver(self, delivery_id):
+        self.calls.append(("redeliver", {"delivery_id": delivery_id}))

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.errors import BotError, TransientError
 from bot.sansio.events import RepoRef
+from bot.sansio.test_report import Totals as TestTotals  # one shape for GitLab's summary and JUnit's
 
 
 class ForgeError(BotError):
@@ -116,15 +117,6 @@ class Check:
     suite_id: int | None = None  # GitHub check suite / GitLab pipeline id
     run_id: int | None = None  # GitHub Actions workflow run id, when there is one
     annotations: tuple[dict[str, Any], ...] = ()
-
-
-@dataclass(frozen=True)
-class TestTotals:
-    passed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errored: int = 0
-    duration: float | None = None
 
 
 @dataclass(frozen=True)

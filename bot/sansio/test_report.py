@@ -86,8 +86,6 @@ def summarize(checks: Iterable[Any], *, forge: str, sha: str, totals: Any = None
         flaky = [*flaky, *(f"{name} (test)" for name in junit.flaky)]
     else:  # no test files read: the checks' own failure annotations are the best there is
         tests = tuple(t for c in latest if c.conclusion in FAILED for t in annotation_failures(c))
-        if totals:
-            totals = Totals(totals.passed, totals.failed, totals.skipped, totals.errored, totals.duration)
     result = "failed" if failing or (totals and (totals.failed or totals.errored)) else (
         "pending" if running or not latest else "passed")
     return Report(forge, sha, result, len(latest), failing, running, tuple(tests), totals, tuple(flaky),

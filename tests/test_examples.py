@@ -105,3 +105,17 @@ class TestGitLabCI:
         for name in INPUTS:
             assert f"${name}" in script, name
         assert 'git checkout --detach "$sha"' in script
+
+
+class TestActionlint:
+    def test_workflows_pass_actionlint(self):
+        """actionlint (from PyPI) finds nothing to say about the example workflows."""
+        import shutil
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        binary = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
+        workflows = sorted(str(p) for p in (Path(__file__).resolve().parents[1] / "examples" / "github").glob("*.yml"))
+        result = subprocess.run([binary, *workflows], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -41,6 +41,14 @@ async def read_body(request: web.Request, limit: int) -> bytes:
         raise Refused(too_big) from None
 
 
+MALFORMED = (AttributeError, KeyError, TypeError, ValueError)
+
+
+def malformed(source: str, name: str) -> web.Response:
+    """A signed payload whose fields do not have the types its event promises."""
+    return answer(400, error=f"the {source} {name} payload does not have the shape of that event")
+
+
 def content_type(request: web.Request) -> str:
     return request.content_type.lower()
 

@@ -6,7 +6,7 @@ from aiohttp import web
 from gidgethub import BadRequest, ValidationFailure
 from gidgethub.sansio import Event as GitHubEvent
 
-from bot.ingress.common import SERVICES, Refused, answer, digest_id, read_body, store
+from bot.ingress.common import MALFORMED, SERVICES, Refused, answer, digest_id, malformed, read_body, store
 from bot.sansio.events import from_github
 
 JSON_TYPES = ("application/json", "application/x-www-form-urlencoded")
@@ -36,7 +36,10 @@ async def receive(request: web.Request) -> web.Response:
     if event_name == "ping":
         services.metrics.deliveries.labels("github", "ping", "ignored").inc()
         return answer(200, status="pong", zen=gh_event.data.get("zen"))
-    event = from_github(event_name, gh_event.data, gh_event.delivery_id)
+    try:
+        event = from_github(event_name, gh_event.data, gh_event.delivery_id)
+    except MALFORMED:
+        return malformed("GitHub", event_name)
     raw = body if request.content_type.lower() == "application/json" else orjson.dumps(gh_event.data)
     return await store(services, event, event_name, raw)
 

@@ -9,7 +9,7 @@ import time
 import orjson
 from aiohttp import web
 
-from bot.ingress.common import SERVICES, Refused, answer, digest_id, read_body, store
+from bot.ingress.common import MALFORMED, SERVICES, Refused, answer, digest_id, malformed, read_body, store
 from bot.sansio.events import from_gitlab
 
 # Standard Webhooks allows five minutes of clock skew: https://www.standardwebhooks.com/
@@ -47,7 +47,11 @@ async def receive(request: web.Request) -> web.Response:
     # Idempotency-Key stays the same when GitLab retries a delivery; the event UUID may not.
     delivery = (headers.get("Idempotency-Key") or headers.get("X-Gitlab-Event-UUID")
                 or digest_id("gitlab", hook, body))
-    return await store(services, from_gitlab(hook, payload, delivery), hook, body)
+    try:
+        event = from_gitlab(hook, payload, delivery)
+    except MALFORMED:
+        return malformed("GitLab", hook)
+    return await store(services, event, hook, body)
 
 
 def check_token(token: str | None, secrets) -> str | None:

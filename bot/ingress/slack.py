@@ -15,7 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ingress.common import LAZY, SERVICES, Refused, answer, digest_id, read_body, store
+from bot.ingress.common import LAZY, MALFORMED, SERVICES, Refused, answer, digest_id, read_body, store
 from bot.sansio.commands import UsageError
 from bot.sansio.events import from_slack
 from bot.services import Services
@@ -46,7 +46,10 @@ def build_bolt(services: Services) -> AsyncApp:
     )
 
     async def accept(body: dict, delivery_id: str, ack) -> BoltResponse | None:
-        event = from_slack(body, delivery_id)
+        try:
+            event = from_slack(body, delivery_id)
+        except MALFORMED:
+            return BoltResponse(status=400, body='{"error": "the Slack payload does not have the shape of its type"}')
         if event.name == "slash_command" and event.commands and all(
                 isinstance(c, UsageError) for c in event.commands):
             # A typo needs no queue: answer it at once, only to the person who typed it.

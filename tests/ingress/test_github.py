@@ -179,3 +179,14 @@ class TestAnswers:
         resp = await post(client, "push", github_example("push"))
         assert resp.status == 503
         await db.dispose()
+
+
+class TestShapes:
+    async def test_signed_payload_with_wrong_field_types_is_400(self, serve, sqlite_db):
+        """A correctly signed body whose fields have the wrong types is malformed (400), not a crash."""
+        settings = make_settings(**SECRETS)
+        client = await serve(settings, services_for(sqlite_db, settings))
+        payload = {"action": "created", "repository": {"full_name": "o/r"}, "sender": {"login": "x"},
+                   "issue": 5, "comment": "not an object"}
+        resp = await post(client, "issue_comment", payload)
+        assert resp.status == 400 and "shape" in (await resp.json())["error"]

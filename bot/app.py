@@ -13,7 +13,6 @@ from bot.settings import Settings
 from bot.store import open_database
 
 log = structlog.get_logger("shipbot.app")
-WORKER = web.AppKey("worker", object)
 
 
 def create_app(settings: Settings, services: Services | None = None, *, workers: bool = True) -> web.Application:

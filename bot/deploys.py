@@ -137,11 +137,6 @@ async def active_deploy(db: Database, repo: str, env: str) -> dict | None:
     return dict(row) if row else None
 
 
-async def free_environment(db: Database, deployment_id: int) -> None:
-    async with db.begin() as conn:
-        await conn.execute(delete(active_deploys).where(active_deploys.c.deployment_id == deployment_id))
-
-
 async def update_deployment(db: Database, deployment_id: int, **values: Any) -> None:
     values["updated_at"] = time.time()
     async with db.begin() as conn:

@@ -46,7 +46,6 @@ GITLAB_QUICK_ACTIONS = frozenset({
 })
 SEMVER_RE = re.compile(r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 ENV_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-REPO_RE = re.compile(r"^(?:(github|gitlab):)?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)+$")
 REF_RE = re.compile(r"^[^\s~^:?*\[\\]{1,250}$")
 
 
@@ -251,7 +250,3 @@ def parse_release(cmd: Command) -> ReleaseRequest | UsageError:
                           dry_run=bool(cmd.option("dry-run", False)),
                           repo=str(cmd.option("repo")) if cmd.option("repo") else None)
 
-
-def is_repo_name(text: str) -> bool:
-    """True for `owner/name`, `github:owner/name`, `gitlab:group/sub/project`."""
-    return bool(REPO_RE.match(text))

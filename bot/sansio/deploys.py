@@ -93,15 +93,6 @@ def confirmation_problem(row: Mapping[str, Any] | None, *, principal: str, repo:
     return None
 
 
-def lock_active(row: Mapping[str, Any] | None, now: float) -> bool:
-    """A lock row holds until its expiry; expired rows are as good as absent."""
-    return row is not None and now < row["expires_at"]
-
-
-def deploy_timed_out(since: float, timeout: float, now: float) -> bool:
-    return now >= since + timeout
-
-
 def github_state(state: str) -> str | None:
     """Our state for a GitHub deployment status, None for states we do not follow (`inactive`)."""
     return GITHUB_STATES.get(state)

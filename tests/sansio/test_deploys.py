@@ -6,7 +6,7 @@ import random
 import pytest
 
 from bot.sansio.deploys import (CODE_ALPHABET, CODE_LENGTH, confirmation_problem, deploy_permission,
-                                deploy_timed_out, github_state, gitlab_state, lock_active, new_code, normalize_code,
+                                github_state, gitlab_state, new_code, normalize_code,
                                 ref_allowed, rollback_target, workflow_run_state)
 from bot.sansio.events import Actor
 
@@ -98,14 +98,6 @@ class TestConfirmationCode:
         assert "no pending deploy" in confirmation_problem(None, principal="x", repo=None, now=0)
         assert "belongs to github:o/r" in confirmation_problem(self.row(), principal="github:octocat",
                                                                 repo="github:o/other", now=0)
-
-
-class TestExpiry:
-    def test_lock_and_deploy_expiry(self):
-        """A lock holds until its expiry; a deploy times out `timeout` seconds after it started."""
-        assert lock_active({"expires_at": 10.0}, 9.9) and not lock_active({"expires_at": 10.0}, 10.0)
-        assert not lock_active(None, 0)
-        assert deploy_timed_out(100.0, 60, 160.0) and not deploy_timed_out(100.0, 60, 159.0)
 
 
 class TestStates:

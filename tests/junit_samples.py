@@ -98,7 +98,7 @@ SAMPLE_TESTS = textwrap.dedent('''
     def test_error(broken):
         pass
 
-    @pytest.mark.skip(reason="later")
+    @pytest.mark.skip(reason="one skipped test, so the JUnit report counts a skip")
     def test_skipped():
         pass
 ''')

@@ -3,8 +3,9 @@
 Each setup gets a fresh database on 127.0.0.1:5432 (dropped afterwards). Signed
 `pull_request.opened` deliveries are posted with the requests alternating between the replicas'
 ports; then, with no more load, the jobs the deliveries left behind are run by the replicas'
-workers and counted per second. Each repeat runs both setups afresh, one after the other. The jobs read `.shipbot.yml` from a local stand-in for the GitHub
-API that answers 404 (no config: nothing more to do), so a job costs the queue and one API call.
+workers and counted per second. Each repeat runs both setups afresh, one after the other. The
+jobs read `.shipbot.yml` from a local stand-in for the GitHub API that answers 404 (no config:
+nothing more to do), so a job costs the queue and one API call.
 
     .venv/bin/python bench/replicas.py [--seconds 5] [--repeats 3] [--concurrency 8,64]
 """
@@ -62,7 +63,7 @@ async def github_stand_in() -> tuple[web.AppRunner, str]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
 class Replica(Server):

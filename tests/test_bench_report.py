@@ -19,8 +19,8 @@ def point(rps: list[float], p99: list[float]) -> dict:
 def figures() -> dict:
     def server(scale: float, idle_mib: float) -> dict:
         return {"idle_rss": [idle_mib * MIB] * 3, "peak_rss": [(idle_mib + 10) * MIB] * 3,
-                "points": {str(c): point([scale * c * 100 * f for f in (0.9, 1.0, 1.1)], [10.0 / scale, 12.0 / scale, 30.0])
-                           for c in (1, 8, 64)}}
+                "points": {str(c): point([scale * c * 100 * f for f in (0.9, 1.0, 1.1)],
+                                         [10.0 / scale, 12.0 / scale, 30.0]) for c in (1, 8, 64)}}
 
     def row(wall: float, kib: int) -> dict:
         return {"wall": [wall * 0.95, wall, wall * 1.2], "rss_kib": [kib] * 3, "cpu": [wall / 2] * 3}

@@ -178,9 +178,10 @@ def render_markdown(figures: dict, plot: str | None = None) -> str:
     machine = figures["machine"]
     out = ["# Benchmarks", "",
            f"Written by `make bench-report` (`bench/report.py`) from the figures in `{figures['figures_file']}`. "
-           f"Each point was measured {machine['repeats']} times; a cell shows the median and, in brackets, the "
+           f"Each point was measured at least {machine['repeats']} times; a cell shows the median and, in brackets, the "
            "lowest and highest run. Ratios compare tools measured side by side in the same run, repeats "
-           "interleaved, so a busy machine slows each of them alike; absolute numbers depend on the machine.", "",
+           "interleaved, so that load from elsewhere falls on each of them; absolute numbers depend on the machine.",
+           "",
            "## Machine and noise", "", *machine_section(machine), "", *caveats(figures)]
     rows = targets(figures)
     if rows:
@@ -199,7 +200,8 @@ def render_markdown(figures: dict, plot: str | None = None) -> str:
     if "changelog" in figures:
         changelog = figures["changelog"]
         out += ["## Changelog and next version", "",
-                f"A {changelog['commits']:,}-commit repository built from the corpus's real commit messages; "
+                f"A {changelog['commits']:,}-commit repository built from the corpus's real commit messages, "
+                f"each command run {len(changelog['rows'][FLOOR]['wall'])} times, the rows taking turns; "
                 "`git log` over the same range is the floor. git-cliff runs with its default (conventional "
                 "commits) configuration and writes the changelog to a file; commitizen with "
                 "`cz_conventional_commits` and the range's start tag as its version.", "",

@@ -17,7 +17,8 @@ MARKER = re.compile(r"<!-- shipbot:reply (\S+) (\S+) \d+ -->")
 LOGIN = "shipbot-test[bot]"
 
 
-def fake_github(recorder: RecordingServer) -> list[dict]:
+def fake_github(recorder: RecordingServer, *, delay: float = 0.0) -> list[dict]:
+    """`delay` slows each new comment, to keep jobs in flight when a fault strikes."""
     comments: list[dict] = []
 
     def create(req, _match):
@@ -26,7 +27,7 @@ def fake_github(recorder: RecordingServer) -> list[dict]:
         return comment
 
     recorder.on("GET", "/user", json={"login": LOGIN, "id": 9})
-    recorder.on("POST", COMMENTS, status=201, respond=create)
+    recorder.on("POST", COMMENTS, status=201, respond=create, delay=delay)
     recorder.on("GET", COMMENTS, respond=lambda req, m: list(comments))
     return comments
 

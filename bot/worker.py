@@ -44,7 +44,7 @@ class Worker:
         self.handler_timeout = handler_timeout
         self.active: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
-        self._last_prune = 0.0
+        self._last_prune = -PRUNE_EVERY  # due at once, however long ago the machine's monotonic clock began
         self._last_run: dict[int, float] = {}
         self._last_claim = 0.0
 
@@ -99,7 +99,11 @@ class Worker:
         now = time.monotonic()
         if now - self._last_prune >= PRUNE_EVERY:
             self._last_prune = now
-            removed = await self.services.queue.prune(self.services.settings.retention_days)
+            try:
+                removed = await self.services.queue.prune(self.services.settings.retention_days)
+            except Exception as exc:  # jobs just claimed must still start; pruning waits for the next round
+                log.warning("prune_failed", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+                return
             if removed:
                 log.info("pruned_jobs", removed=removed, retention_days=self.services.settings.retention_days)
 

@@ -10,6 +10,7 @@ import aiohttp
 import asyncpg
 import pytest
 
+from tests.peers import slack_headers, slash_command_body
 from tests.system.github_peer import SECRET, answers, fake_github, help_comment
 from tests.system.pgcluster import Cluster, pg_bin
 from tests.system.procs import ROOT, SHIPBOT, clean_env, free_port, start, stop, wait_ready
@@ -28,6 +29,13 @@ async def send(session: aiohttp.ClientSession, port: int, delivery: str) -> int:
             return resp.status
     except asyncio.TimeoutError:
         return TIMED_OUT
+
+
+async def slash_command(session: aiohttp.ClientSession, port: int, response_url: str) -> int:
+    body = slash_command_body("/shipbot", "help", response_url=response_url)
+    async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body, headers=slack_headers(body, SECRET),
+                            timeout=aiohttp.ClientTimeout(total=REQUEST_BOUND)) as resp:
+        return resp.status
 
 
 async def readiness(session: aiohttp.ClientSession, port: int) -> int:
@@ -55,7 +63,9 @@ class TestPostgresRestart:
         """Every delivery gets 202 or 503, /readyz follows the database, and every 202 is answered once."""
         comments = fake_github(recorder, delay=0.5)  # jobs are running when the database goes
         env = clean_env(SHIPBOT_DATABASE_URL=cluster.url, GITHUB_WEBHOOK_SECRET=SECRET,
-                        GITHUB_TOKEN="ghp_faults", GITHUB_API_URL=recorder.url)
+                        GITHUB_TOKEN="ghp_faults", GITHUB_API_URL=recorder.url, SLACK_SIGNING_SECRET=SECRET,
+                        SLACK_API_URL=recorder.url + "/api")
+        recorder.on("POST", "/commands/.*", body=b"ok")  # where Slack's response_url points here
         migrated = subprocess.run([*SHIPBOT, "migrate"], cwd=ROOT, env=env, capture_output=True, text=True,
                                   timeout=60)
         assert migrated.returncode == 0, migrated.stderr
@@ -77,6 +87,7 @@ class TestPostgresRestart:
                 await asyncio.sleep(1.0)
                 await asyncio.to_thread(cluster.stop, "fast")
                 down_until, ready_while_down = time.monotonic() + DOWN_SECONDS, []
+                slack_while_down = await slash_command(session, port, recorder.url + "/commands/T1/1/a")
                 while time.monotonic() < down_until:
                     ready_while_down.append(await readiness(session, port))
                     await asyncio.sleep(0.3)
@@ -85,6 +96,7 @@ class TestPostgresRestart:
                 while ready_after != 200 and time.monotonic() < deadline:
                     ready_after = await readiness(session, port)
                     await asyncio.sleep(0.1)
+                slack_after = await slash_command(session, port, recorder.url + "/commands/T1/2/b")
                 await asyncio.sleep(1.0)
                 done.set()
                 await loader
@@ -95,7 +107,10 @@ class TestPostgresRestart:
             try:
                 deadline = time.monotonic() + 90
                 while time.monotonic() < deadline:
-                    if await conn.fetchval("SELECT count(*) FROM jobs WHERE status = 'done'") >= len(accepted):
+                    done_count, not_done = await conn.fetchrow(
+                        "SELECT count(*) FILTER (WHERE status = 'done'), count(*) FILTER (WHERE status <> 'done') "
+                        "FROM jobs")
+                    if done_count >= len(accepted) and not not_done:
                         break
                     await asyncio.sleep(0.2)
                 rows = await conn.fetch("SELECT delivery_key, status FROM jobs")
@@ -110,6 +125,7 @@ class TestPostgresRestart:
         assert set(redelivered.values()) <= {202}, f"redeliveries after recovery are accepted: {redelivered}"
         assert ready_while_down and set(ready_while_down) == {503}, f"/readyz while down: {ready_while_down}"
         assert ready_after == 200
+        assert (slack_while_down, slack_after) == (503, 200), "Slack is told too, then acknowledged"
         assert {f"github:{d}" for d in accepted} <= set(jobs), "every acknowledged delivery is stored"
         assert set(jobs.values()) == {"done"}, f"every stored job ran: {Counter(jobs.values())}"
         assert answers(comments) == Counter(dict.fromkeys(accepted, 1)), "each answered exactly once"

@@ -27,20 +27,24 @@ def fake_github(recorder: RecordingServer, *, delay: float = 0.0) -> list[dict]:
         return comment
 
     recorder.on("GET", "/user", json={"login": LOGIN, "id": 9})
+    # No .shipbot.yml (the defaults apply); the commenter is the repository's admin.
+    recorder.on("GET", r"/repos/Codertocat/Hello-World/contents/.*", status=404, json={"message": "Not Found"})
+    recorder.on("GET", r"/repos/Codertocat/Hello-World/collaborators/Codertocat/permission",
+                json={"permission": "admin", "role_name": "admin", "user": {"login": "Codertocat"}})
     recorder.on("POST", COMMENTS, status=201, respond=create, delay=delay)
     recorder.on("GET", COMMENTS, respond=lambda req, m: list(comments))
     return comments
 
 
-def help_comment(delivery: str) -> tuple[bytes, dict[str, str]]:
-    """A real `issue_comment` delivery saying `/help`, signed as GitHub signs it."""
+def comment_delivery(delivery: str, text: str = "/help") -> tuple[bytes, dict[str, str]]:
+    """A real `issue_comment` delivery saying `text`, signed as GitHub signs it."""
     payload = github_example("issue_comment", "created")
-    payload["comment"]["body"] = "/help"
+    payload["comment"]["body"] = text
     body = body_of(payload)
     return body, github_headers("issue_comment", body, SECRET, delivery=delivery)
 
 
 def answers(comments: list[dict]) -> Counter:
-    """How many `/help` answers each delivery got (not counting "shipbot gave up" notes)."""
+    """How many answers each delivery got (not counting "shipbot gave up" notes)."""
     found = (MARKER.search(c["body"]) for c in comments)
     return Counter(m.group(1) for m in found if m and m.group(2) != "gave-up")

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from tests.peers import slack_headers, slash_command_body
-from tests.system.github_peer import SECRET, answers, fake_github, help_comment
+from tests.system.github_peer import SECRET, answers, fake_github, comment_delivery
 from tests.system.pgcluster import Cluster, pg_bin
 from tests.system.procs import ROOT, SHIPBOT, clean_env, free_port, start, stop, wait_ready
 
@@ -22,7 +22,7 @@ TIMED_OUT = -1
 
 
 async def send(session: aiohttp.ClientSession, port: int, delivery: str) -> int:
-    body, headers = help_comment(delivery)
+    body, headers = comment_delivery(delivery)
     try:
         async with session.post(f"http://127.0.0.1:{port}/webhooks/github", data=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=REQUEST_BOUND)) as resp:

@@ -30,6 +30,7 @@ test: install postgres
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/dora.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache shipbot.db*

@@ -120,6 +120,15 @@ class TestDoraCommand:
         assert "'45d' is not a window; use one of 7d, 30d, 90d; usage: /shipbot dora [<repo>] [7d|30d|90d]" in first
         assert "unknown command '/dorra'; did you mean /dora?" in second
 
+    async def test_named_repository_in_slack(self, fake_services):
+        """A linked repository may be named; one not linked to the channel is refused with what to do."""
+        services = widget(fake_services, CONFIG)
+        await deliver(services, "slack", "slack", slash("dora octo/widget 90d"))
+        await deliver(services, "slack", "slack", slash("dora github:octo/other"))
+        named, other = slack_texts(services)
+        assert named.startswith("*DORA metrics of github:octo/widget*, last 90 days")
+        assert "github:octo/other is not linked to this channel; run /shipbot link github:octo/other first" in other
+
     async def test_help_lists_dora(self, fake_services):
         """/shipbot help dora explains the command."""
         services = widget(fake_services, CONFIG)

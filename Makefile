@@ -35,6 +35,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 bench: install $(VENV)/.bench-installed
 	$(PY) bench/ingest.py
+	$(PY) bench/dora.py
 
 # Every benchmark, each point repeated; writes docs/benchmarks.md and docs/benchmarks/ (about 10 min).
 bench-report: install postgres $(VENV)/.bench-installed

@@ -106,10 +106,11 @@ async def _previous_success(db: Database, deployment: Mapping[str, Any]) -> dict
 
 async def dora_report(svc: "Services", *, window_days: int = 30, repo: str | None = None,
                       now: float | None = None) -> list[DoraMetrics]:
-    """DORA metrics of every environment with deploys in the window (of one repository, `github:o/r`,
-    when given), sorted by repository and environment. Reads only the database and the repositories'
-    cached .shipbot.yml."""
+    """DORA metrics of every environment with deploys in the window (of one repository, `github:o/r`
+    or a RepoRef, when given), sorted by repository and environment. Reads only the database and the
+    repositories' cached .shipbot.yml."""
     now = time.time() if now is None else now
+    repo = str(repo) if repo else None
     groups, changes = await _load(svc.db, window_start(window_days, now) - LOOKBACK_SECONDS, repo)
     return _report(groups, changes, await _rules(svc, {r for r, _ in groups}), window_days, now)
 
@@ -171,14 +172,14 @@ async def _rules(svc: "Services", repos: Iterable[str]) -> dict[str, Rules]:
     return dict(zip(names, found))
 
 
-async def rules_for(svc: "Services", repo: str) -> Rules:
-    """The repository's DORA rules from its .shipbot.yml; the defaults when it cannot be read in time."""
+async def rules_for(svc: "Services", repo: str, *, timeout: float | None = CONFIG_SECONDS) -> Rules:
+    """The repository's DORA rules from its .shipbot.yml; the defaults when it cannot be read (in time)."""
     forge_name, _, path = repo.partition(":")
     forge = svc.forges.get(forge_name)
     if forge is None:
         return Rules()
     try:
-        config = await asyncio.wait_for(svc.configs.load(forge, RepoRef(forge_name, path)), CONFIG_SECONDS)
+        config = await asyncio.wait_for(svc.configs.load(forge, RepoRef(forge_name, path)), timeout)
     except Exception as exc:  # unreachable forge, invalid file: the defaults still give honest figures
         log.info("dora_config_defaults", repo=repo, error=getattr(exc, "message", None) or type(exc).__name__)
         return Rules()

@@ -114,7 +114,7 @@ async def record_shipped_commits(ctx: Context, deployment_id: int) -> None:
     """Keep the commits a production deploy shipped, for DORA lead time; never fails the deploy's handling."""
     row = await deploys.get_deployment(ctx.db, id=deployment_id)
     try:
-        rules = await dora.rules_for(ctx.services, row["repo"])
+        rules = await dora.rules_for(ctx.services, row["repo"], timeout=None)
         if row["environment"] not in rules.production:
             return
         forge = ctx.services.forges[row["repo"].partition(":")[0]]

@@ -43,7 +43,7 @@ async def scrape(client) -> str:
 
 
 class TestDoraGauges:
-    async def test_pooled_figures_without_names(self, serve, db):
+    async def test_pooled_figures_without_names(self, db, serve):
         """Deploys, frequency, lead time, failure rate and restore time appear per window; no name, ref or sha."""
         now = time.time()
         forge = FakeForge("github")
@@ -70,7 +70,7 @@ class TestDoraGauges:
         for secret in ("secret", "someone-private", "release/", sha(5)[:12], "feat"):
             assert secret not in text
 
-    async def test_cached_between_scrapes(self, serve, db):
+    async def test_cached_between_scrapes(self, db, serve):
         """A second scrape within 30 s shows the same figures; after that it reads the database again."""
         forge = FakeForge("github")
         forge.repo("secret-org/secret-repo")
@@ -84,7 +84,7 @@ class TestDoraGauges:
         services.metrics.clock = lambda: time.monotonic() + 31
         assert samples(await scrape(client))[key] == 1
 
-    async def test_no_deploys_shows_zero_counts_and_no_figures(self, serve, db):
+    async def test_no_deploys_shows_zero_counts_and_no_figures(self, db, serve):
         """With nothing deployed the counts are 0 and the figures are absent, never a made-up 0."""
         settings = make_settings()
         client = await serve(settings, build_services(settings, db))

@@ -20,6 +20,7 @@ Definitions (README "DORA metrics" says the same in words):
 """
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import statistics
 from dataclasses import dataclass, field
@@ -140,10 +141,11 @@ def _failed_changes(rows: list[_Deploy], finished: list[_Deploy], hotfix_window:
     bad = {d.id for d in finished if d.failed}
     bad |= {d.rollback_of for d in rows if d.rollback_of is not None and d.status != "cancelled"}
     good = [d for d in finished if d.status == SUCCESS and d.rollback_of is None]
+    ends = [d.finished for d in good]
     for fix in rows:
         if fix.status == "cancelled" or fix.rollback_of is not None or not _is_hotfix(fix.ref, hotfix_refs):
             continue
-        before = [d for d in good if d.id != fix.id and d.finished <= fix.created]
+        before = [d for d in good[:bisect.bisect_right(ends, fix.created)][-2:] if d.id != fix.id]
         if before and fix.created - before[-1].finished <= hotfix_window:
             bad.add(before[-1].id)
     return bad

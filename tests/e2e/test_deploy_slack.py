@@ -15,7 +15,7 @@ from tests.peers import slack_headers, slash_command_body
 
 
 class TestSlackDeploy:
-    async def test_status_message_posted_and_updated_through_slacks_api(self, serve, sqlite_db, recorder):
+    async def test_status_message_posted_and_updated_through_slacks_api(self, sqlite_db, recorder, serve):
         """The deploy's one status message is posted with chat.postMessage and kept up to date with chat.update."""
         recorder.on("POST", "/api/chat.postMessage", json={"ok": True, "channel": "C0123DEPLOY", "ts": "1700.0001"})
         recorder.on("POST", "/api/chat.update", json={"ok": True, "channel": "C0123DEPLOY", "ts": "1700.0001"})

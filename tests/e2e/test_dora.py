@@ -44,7 +44,8 @@ async def started_production_deploy(db, n: int) -> dict:
 
 
 class TestDoraEndToEnd:
-    async def test_webhooks_record_commits_and_slack_answers(self, serve, sqlite_db, recorder):
+    # `serve` is asked for last so that it stops (workers included) before the database is closed.
+    async def test_webhooks_record_commits_and_slack_answers(self, sqlite_db, recorder, serve):
         """Four successes and a failure reported by GitHub; `/shipbot dora 7d` in Slack shows the figures."""
         recorder.on("POST", "/commands/.*", body=b"ok")
         settings = make_settings(**SECRETS, SHIPBOT_SLACK_CHANNELS="C0123DEPLOY=github:octo/widget",
@@ -91,7 +92,7 @@ class TestDoraEndToEnd:
         assert "• Change failure rate: 20% (1 of 5 deploys)" in report
         assert "• Time to restore: median 0s (1 incident)" in report
 
-    async def test_pr_comment_over_http(self, serve, sqlite_db):
+    async def test_pr_comment_over_http(self, sqlite_db, serve):
         """A signed issue_comment with `/shipbot dora 30d` is answered on the pull request."""
         settings = make_settings(**SECRETS)
         forge = FakeForge("github")

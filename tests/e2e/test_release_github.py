@@ -34,7 +34,7 @@ def compare_answer(found: dict) -> dict:
 
 
 class TestTagPushOverHTTP:
-    async def test_release_body_sent_to_github(self, serve, sqlite_db, github_api):
+    async def test_release_body_sent_to_github(self, sqlite_db, github_api, serve):
         """The exact release GitHub receives for a pushed v1.3.0, validated against GitHub's OpenAPI description."""
         github_api.prefer("GET", rf"/repos/{REPO}/contents/.*", code=404)
         github_api.prefer("GET", rf"/repos/{REPO}/releases/tags/.*", code=404)

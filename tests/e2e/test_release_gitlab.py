@@ -25,7 +25,7 @@ def gl_commit(sha: str, message: str, author: str) -> dict:
 
 
 class TestTagPushOverHTTP:
-    async def test_release_description_sent_to_gitlab(self, serve, sqlite_db, recorder):
+    async def test_release_description_sent_to_gitlab(self, sqlite_db, recorder, serve):
         """A pushed v1.0.0 after v0.9.0: GitLab receives one release with the notes of the commits between."""
         recorder.on("GET", rf"{P}/repository/files/.*/raw", status=404, json={"message": "404 File Not Found"})
         recorder.on("GET", rf"{P}/repository/tags", json=[{"name": "v1.0.0", "commit": {"id": NEW}},

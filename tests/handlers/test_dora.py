@@ -8,12 +8,13 @@ import structlog
 from sqlalchemy import select
 
 from bot.errors import TransientError
-from bot.forge.base import Commit
+from bot.forge.base import ChangeRequest, Commit
 from bot.store.tables import dora_changes
 from tests.conftest import deliver
-from tests.handlers.chatops import GITHUB_REPO, comments, pr_comment, slack_texts, slash
+from tests.handlers.chatops import GITHUB_REPO, GITLAB_REPO, comments, mr_note, pr_comment, slack_texts, slash
 from tests.handlers.test_deploy import created, hello_world, rows, widget
 from tests.handlers.test_deploy_status import status_event
+from tests.peers import gitlab_payload
 
 CONFIG = ("deploy:\n  environments:\n    staging: {}\n    production:\n      allow: ['slack:U0123ABC']\n"
           "      confirm: false\n")
@@ -119,8 +120,50 @@ class TestDoraCommand:
         assert "'45d' is not a window; use one of 7d, 30d, 90d; usage: /shipbot dora [<repo>] [7d|30d|90d]" in first
         assert "unknown command '/dorra'; did you mean /dora?" in second
 
+    async def test_named_repository_in_slack(self, fake_services):
+        """A linked repository may be named; one not linked to the channel is refused with what to do."""
+        services = widget(fake_services, CONFIG)
+        await deliver(services, "slack", "slack", slash("dora octo/widget 90d"))
+        await deliver(services, "slack", "slack", slash("dora github:octo/other"))
+        named, other = slack_texts(services)
+        assert named.startswith("*DORA metrics of github:octo/widget*, last 90 days")
+        assert "github:octo/other is not linked to this channel; run /shipbot link github:octo/other first" in other
+
     async def test_help_lists_dora(self, fake_services):
         """/shipbot help dora explains the command."""
         services = widget(fake_services, CONFIG)
         await deliver(services, "slack", "slack", slash("help dora"))
         assert "*`/shipbot dora [<repo>] [7d|30d|90d]`* — DORA metrics" in slack_texts(services)[-1]
+
+
+class TestGitLab:
+    async def test_merge_request_deploys_and_dora_answer(self, fake_services):
+        """Production deploys from an MR finish by Pipeline Hook; the second records its commits; the MR gets the figures."""
+        services = fake_services(GITLAB_WEBHOOK_SECRET="s")
+        forge = services.forges["gitlab"]
+        repo = forge.repo(GITLAB_REPO)
+        repo.permissions["root"] = "maintain"
+        repo.files["master", ".shipbot.yml"] = (
+            "deploy:\n  environments:\n    production:\n      allow: ['gitlab:root']\n      confirm: false\n")
+        repo.default_branch = "master"
+        now = time.time()
+        repo.commits = [Commit(sha(n), f"fix: {n}", date=datetime.fromtimestamp(now - (6 - n) * H).astimezone()
+                               .isoformat(timespec="milliseconds")) for n in range(5, -1, -1)]
+        for n in (1, 3):
+            repo.refs["markdown"] = sha(n)
+            repo.change_requests[1] = ChangeRequest(1, "MR", "markdown", sha(n), "master")
+            await deliver(services, "gitlab", "Note Hook", mr_note("/deploy production"))
+            payload = gitlab_payload("pipeline.json")
+            payload["project"]["path_with_namespace"] = GITLAB_REPO
+            payload["object_attributes"]["variables"] = [
+                {"key": "SHIPBOT_REQUEST_ID", "value": created(services, "gitlab")[-1]["inputs"]["shipbot_request_id"]}]
+            payload["object_attributes"]["status"] = "success"
+            await deliver(services, "gitlab", "Pipeline Hook", payload)
+        records = await rows(services)
+        assert [r["status"] for r in records] == ["success", "success"]
+        assert await shipped(services) == [(records[1]["id"], sha(n)) for n in (2, 3)]
+        await deliver(services, "gitlab", "Note Hook", mr_note("/shipbot dora 7d"))
+        answer = [c["body"] for c in forge.writes("create_comment")][-1]
+        assert f"**DORA metrics of {GITLAB_REPO}**, last 7 days" in answer
+        assert "| production | 2.0 (2 ✓, 0 ✗) | too little data¹ |" in answer
+        assert "- production, lead time median: fewer than 3 commits with known times shipped in the last 7 days" in answer

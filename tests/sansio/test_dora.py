@@ -238,6 +238,10 @@ class TestTimeZones:
             to_epoch(datetime(2026, 10, 25, 1, 30))
         assert to_epoch("2026-10-25T00:30:00Z") == datetime(2026, 10, 25, 0, 30, tzinfo=UTC).timestamp()
 
+    def test_forge_date_forms(self):
+        """GitHub's `Z` dates and GitLab's offsets with milliseconds name the same instant."""
+        assert to_epoch("2012-05-28T04:42:42.000-07:00") == to_epoch("2012-05-28T11:42:42Z")
+
 
 class TestCombineAndWindow:
     def test_combine_pools_values(self):

@@ -11,6 +11,7 @@ from bot import deploys
 from bot.dora import MAX_COMMITS_PER_DEPLOY, dora_report, dora_totals, record_changes
 from bot.errors import TransientError
 from bot.forge.base import Commit
+from bot.sansio.events import RepoRef
 from bot.services import build_services
 from bot.store.tables import dora_changes
 from tests.conftest import make_settings
@@ -133,3 +134,23 @@ class TestReport:
         svc = build_services(make_settings(), db, forges={"github": forge})
         (live,) = await dora_report(svc, window_days=30)
         assert live.production and live.changes == 1
+
+
+class TestThroughTheGitHubAdapter:
+    async def test_commit_times_from_githubs_compare(self, sqlite_db, github_api):
+        """Against GitHub's description (Prism), every commit of a compare is stored with a readable time."""
+        async def production(n: int) -> dict:
+            dep_id, _ = await deploys.claim_environment(
+                sqlite_db, request_id=f"p{n}", repo="github:octo/hello", env="production", ref="main", sha=sha(n),
+                requested_by="github:octocat", source="github", reply_to=None)
+            await deploys.finish_deployment(sqlite_db, dep_id, "success")
+            return await deploys.get_deployment(sqlite_db, id=dep_id)
+
+        forge = github_api.forge()
+        await production(1)
+        second = await production(2)
+        expected = {c.sha: c.date for c in await forge.compare(RepoRef("github", "octo/hello"), sha(1), sha(2))}
+        assert await record_changes(sqlite_db, forge, second) == len(expected) > 0
+        kept = (await shipped(sqlite_db))[second["id"]]
+        assert kept == {s: datetime.fromisoformat(d.replace("Z", "+00:00")).timestamp() for s, d in expected.items()}
+        assert github_api.calls[-1].path == f"/repos/octo/hello/compare/{sha(1)}...{sha(2)}"

@@ -97,6 +97,7 @@ class Git:
         _widen_pipe(process.stdout)
         try:
             pending = b""
+            new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
             while True:
                 chunk = process.stdout.read1(PIPE_SIZE)
                 buffer = pending + chunk
@@ -109,8 +110,9 @@ class Git:
                         if boundary is not None:
                             boundary.append(record[1:41])
                     elif record:
-                        sha, parents, name, email, date, message = record[1:].split("\x1f", 5)
-                        yield Commit(sha, message, tuple(parents.split()), name, email, date)
+                        sha, parents, name, email, date, message = record.split("\x1f", 5)
+                        yield new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
+                                           date))
                 if not chunk:
                     break
             error = process.stderr.read().decode("utf-8", "replace").strip()

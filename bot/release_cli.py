@@ -2,13 +2,12 @@
 
 bot/cli.py parses the flags (DESIGN.md §1) and calls the *_main functions with the
 Namespace; `python -m bot.release_cli …` does the same on its own. Only git, the sansio core,
-jinja2 and tomlkit are imported, and the last two only when needed: the commands start fast.
+jinja2 and tomlkit are imported, and the last two only when needed: the commands start fast
+(json and difflib too: only --json and --dry-run use them).
 """
 from __future__ import annotations
 
 import argparse
-import difflib
-import json
 import os
 import sys
 from pathlib import Path
@@ -70,6 +69,8 @@ def _json_bytes(document: dict) -> bytes:
     try:
         import orjson
     except ImportError:
+        import json
+
         return json.dumps(document, ensure_ascii=False).encode("utf-8")
     return orjson.dumps(document)
 
@@ -169,6 +170,7 @@ def _release(args: argparse.Namespace) -> int:
 
 
 def _print_dry_run(plan, edits, root, message, notes, wrong_branch, branch, settings) -> None:
+    import difflib
     current = plan.current_tag or "no release yet"
     print(f"Would release {plan.next_tag} ({plan.bump}; current {current})")
     if wrong_branch:

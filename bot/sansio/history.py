@@ -9,7 +9,6 @@ Three rules sit between "the commits git lists" and "what was released":
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import chain, compress
 from operator import attrgetter
 from typing import NamedTuple
@@ -49,8 +48,7 @@ class Change(NamedTuple):
         return (self.headline, *self.members)
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+class History(NamedTuple):
     """What a range of commits amounts to, newest first, with what was left out and why."""
 
     changes: tuple[Change, ...]

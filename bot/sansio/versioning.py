@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
@@ -48,8 +47,7 @@ class Bump(enum.IntEnum):
         return cls[label.upper()]
 
 
-@dataclass(frozen=True)
-class TagFormat:
+class TagFormat(NamedTuple):
     """A tag format such as 'v{version}' or 'pkg@{version}': formats and recognises tags."""
 
     pattern: str
@@ -65,8 +63,7 @@ class TagFormat:
         return Version.parse(match[1]) if match else None
 
 
-@dataclass(frozen=True)
-class TagState:
+class TagState(NamedTuple):
     """The newest release tag, and the newest final (non-prerelease) one, among some tags."""
 
     latest: tuple[str, Version] | None = None
@@ -191,8 +188,7 @@ def _token(version: Version) -> str:
     return (version.prerelease or "").split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class ReleasePlan:
+class ReleasePlan(NamedTuple):
     """Everything `next-version` reports: current and next version, bump, commits, reasons."""
 
     current: Version | None

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
 
-from bot.sansio.commits import Commit, ParsedCommit
+from bot.sansio.commits import Commit, ParsedCommit, _new
 from bot.sansio.history import History, collect_changes
 
 if TYPE_CHECKING:
@@ -127,8 +127,8 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
         else:
             wanted = commit_bump(parsed, types) if scoped else types.get(parsed.type, Bump.NONE)
             note = ""
-        if wanted:
-            reasons.append(Reason(parsed.commit.sha, parsed.subject, wanted, note))
+        if wanted:  # tuple.__new__: see ParsedCommit, thousands of reasons in a large range
+            reasons.append(_new(Reason, (parsed.commit.sha, parsed.subject, wanted, note)))
             if wanted > bump:
                 bump = wanted
     for original, revert in history.cancelled:

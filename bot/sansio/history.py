@@ -9,7 +9,7 @@ Three rules sit between "the commits git lists" and "what was released":
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from itertools import chain, compress
+from itertools import chain, compress, filterfalse
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -20,6 +20,7 @@ from bot.sansio.commits import (
 
 HEAD_TYPE = attrgetter("headline.type")
 HEAD_SHA = attrgetter("headline.commit.sha")
+COMMIT, SHA, PARENTS = attrgetter("commit"), attrgetter("sha"), attrgetter("parents")
 
 
 class Change(NamedTuple):
@@ -124,20 +125,25 @@ def _merge_owners(results: Sequence[ParsedCommit | ParseError]) -> dict[str, str
     Walk the first-parent chain oldest first; a merge owns what its other parents reach that
     no earlier commit on the chain reached. Linear in the size of the range.
     """
-    requests = {r.commit.sha for r in results if r.pr is not None and len(r.commit.parents) > 1}
+    # map/zip/filterfalse run per commit in C; only the walks below are Python loops.
+    commits = list(map(COMMIT, results))
+    parents = list(map(PARENTS, commits))
+    merges = compress(range(len(parents)), map((1).__lt__, map(len, parents)))  # 2+ parents
+    requests = {commits[i].sha for i in merges if results[i].pr is not None}
     if not requests:
         return {}
-    parents_of = {commit.sha: commit.parents for commit in [result.commit for result in results]}
-    parents_seen = set(chain.from_iterable(parents_of.values()))
+    shas = list(map(SHA, commits))
+    parents_of = dict(zip(shas, parents))
+    parents_seen = set(chain.from_iterable(parents))
     seen: set[str] = set()
     owner: dict[str, str] = {}
-    for tip in [sha for sha in parents_of if sha not in parents_seen]:
+    for tip in list(filterfalse(parents_seen.__contains__, shas)):
         line = []  # the first-parent chain from this tip, newest first
         sha: str | None = tip
         while sha in parents_of and sha not in seen:
             line.append(sha)
-            parents = parents_of[sha]
-            sha = parents[0] if parents else None
+            above = parents_of[sha]
+            sha = above[0] if above else None
         seen.update(line)
         for sha in [sha for sha in reversed(line) if len(parents_of[sha]) > 1]:
             is_request = sha in requests

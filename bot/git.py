@@ -90,8 +90,10 @@ class Git:
         own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
         instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
         """
-        command = ["git", "log", "-z", f"--format=%m{LOG_FORMAT}",
-                   *(["--boundary"] if boundary is not None else []), *rev_range, "--", *(paths or ())]
+        # A user's log.decorate or log.showSignature (a gpg run per commit) must not apply here.
+        command = ["git", "log", "-z", "--no-decorate", "--no-show-signature",
+                   f"--format=%m{LOG_FORMAT}", *(["--boundary"] if boundary is not None else []),
+                   *rev_range, "--", *(paths or ())]
         process = subprocess.Popen(command, cwd=self._cwd(), env=self._env(),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _widen_pipe(process.stdout)

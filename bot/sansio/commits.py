@@ -183,8 +183,8 @@ def parse_message(commit: Commit, message: str | None = None) -> ParsedCommit | 
         text = text.replace("\r\n", "\n")
     if text.startswith("\n"):
         text = text.lstrip("\n")
-    end = text.find("\n")
-    subject, rest = (text.strip(), "") if end < 0 else (text[:end].strip(), text[end + 1:])
+    subject, _, rest = text.partition("\n")
+    subject = subject.strip()
     breaking_notes: tuple[str, ...] = ()
     if "BREAKING" in rest:  # both spellings of the token contain it; most bodies do not
         breaking_notes = tuple([value for token, value in split_body(rest)[1]

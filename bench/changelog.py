@@ -10,6 +10,10 @@ runs --repeat times; the table shows the median wall time, the peak RSS of the p
 the ratio to `git log` over the same range (the floor: no tool can read history faster than
 git hands it over). Targets: changelog ≤ 2× the floor, next-version ≤ 1.5×. With the `bench`
 extra installed, git-cliff and commitizen do the same two jobs on the same range beside them.
+
+The floor is fair to both sides: plain `git log` reads every commit object of the range and
+prints what a changelog needs (sha, author, date, the whole message); the second row, git with
+exactly the format shipbot asks for, costs about the same (0.9-1.0× the floor).
 """
 from __future__ import annotations
 

@@ -90,13 +90,16 @@ class Git:
         own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
         instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
         """
-        command = ["git", "log", "-z", f"--format=%m{LOG_FORMAT}",
-                   *(["--boundary"] if boundary is not None else []), *rev_range, "--", *(paths or ())]
+        # A user's log.decorate or log.showSignature (a gpg run per commit) must not apply here.
+        command = ["git", "log", "-z", "--no-decorate", "--no-show-signature",
+                   f"--format=%m{LOG_FORMAT}", *(["--boundary"] if boundary is not None else []),
+                   *rev_range, "--", *(paths or ())]
         process = subprocess.Popen(command, cwd=self._cwd(), env=self._env(),
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _widen_pipe(process.stdout)
         try:
             pending = b""
+            new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
             while True:
                 chunk = process.stdout.read1(PIPE_SIZE)
                 buffer = pending + chunk
@@ -109,8 +112,9 @@ class Git:
                         if boundary is not None:
                             boundary.append(record[1:41])
                     elif record:
-                        sha, parents, name, email, date, message = record[1:].split("\x1f", 5)
-                        yield Commit(sha, message, tuple(parents.split()), name, email, date)
+                        sha, parents, name, email, date, message = record.split("\x1f", 5)
+                        yield new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
+                                           date))
                 if not chunk:
                     break
             error = process.stderr.read().decode("utf-8", "replace").strip()

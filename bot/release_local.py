@@ -5,11 +5,10 @@ working tree. The CLI calls it; nothing here prints.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.git import Git
 from bot.sansio.history import History, collect_changes
@@ -100,13 +99,14 @@ def today(environ: Mapping[str, str]) -> str:
 
     https://reproducible-builds.org/specs/source-date-epoch/
     """
+    import datetime as dt  # the changelog's; next-version reads no date
+
     epoch = environ.get("SOURCE_DATE_EPOCH")
     moment = dt.datetime.fromtimestamp(int(epoch), dt.UTC) if epoch else dt.datetime.now(dt.UTC)
     return moment.date().isoformat()
 
 
-@dataclass(frozen=True)
-class NotesRange:
+class NotesRange(NamedTuple):
     """The range a changelog covers and how its heading reads."""
 
     from_ref: str | None

@@ -79,7 +79,7 @@ async def plan(ctx: "Context", repo: RepoRef, *, bump: str | None = None, versio
             chosen = next_version(base, Bump.from_label(bump), initial=Version.parse(settings.initial_version),
                                   latest=latest, pre=pre)
         label = "explicit" if version else bump
-        result = replace(result, next=chosen, next_tag=settings.tags.format(chosen), bump=label)
+        result = result._replace(next=chosen, next_tag=settings.tags.format(chosen), bump=label)
     return Planned(result, branch, sha, settings)
 
 
@@ -96,7 +96,8 @@ async def resume_unpublished(ctx: "Context", repo: RepoRef, planned: Planned) ->
     version = planned.settings.tags.parse(tag)
     previous = previous_tag(list(tags), planned.settings, version)
     history = await history_between(ctx, repo, planned.settings, previous, tag)
-    plan = replace(planned.plan, next=version, next_tag=tag, base_tag=previous, history=history, bump="unpublished")
+    plan = planned.plan._replace(next=version, next_tag=tag, base_tag=previous, history=history,
+                                 bump="unpublished")
     return replace(planned, plan=plan)
 
 

@@ -7,12 +7,13 @@ Dependency-bot commits in a section are folded into one line.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
 from typing import TYPE_CHECKING
 
-from bot.sansio.commits import ParsedCommit, ParseError
+from bot.sansio.commits import ParsedCommit, ParseError, _new
 from bot.sansio.history import Change, History
 from bot.sansio.versioning import Bump, commit_bump
 
@@ -118,7 +119,7 @@ def build_release_notes(history: History, settings: ReleaseSettings, *, version:
             title = sections.get(kind) or ("Changed" if types.get(kind) else None)
         if title is None:
             continue  # most commits of a large range: build nothing for them
-        entry = _entry(change)
+        entry = _entry(change, is_breaking)
         entries, bot_entries = grouped.setdefault(title, ([], []))
         bot = _dependency_bot(change.headline)
         if bot is not None and not is_breaking:
@@ -147,7 +148,7 @@ def _section_title(change: Change, settings: ReleaseSettings) -> str | None:
     return settings.sections.get(head.type)
 
 
-def _entry(change: Change) -> Entry:
+def _entry(change: Change, breaking: bool) -> Entry:
     head = change.headline
     authors: list[str] = []
     for parsed in change.members or (head,):
@@ -160,11 +161,11 @@ def _entry(change: Change) -> Entry:
                 person = _co_author(value)
                 if person and person not in authors:
                     authors.append(person)
-    issues = list(head.issues) if head.rest else []
+    issues = list(head.issues) if "#" in head.rest else []  # every issue reference has a '#'
     for member in change.members:
         issues.extend(number for number in member.issues if number not in issues)
-    return Entry(head.type, head.scope, head.description, head.commit.sha, head.pr, tuple(issues),
-                 tuple(authors), change.breaking)
+    return _new(Entry, (head.type, head.scope, head.description, head.commit.sha, head.pr,
+                        tuple(issues), tuple(authors), breaking))
 
 
 def _may_have_co_authors(parsed: ParsedCommit) -> bool:
@@ -173,6 +174,7 @@ def _may_have_co_authors(parsed: ParsedCommit) -> bool:
     return bool(rest) and ("uthored-" in rest or "UTHORED-" in rest)
 
 
+@functools.lru_cache(maxsize=4096)  # a range has far fewer authors than commits
 def _handle(name: str, email: str) -> str:
     """'@login' for a GitHub noreply address, else the author's name."""
     match = NOREPLY_RE.match(email or "")
@@ -187,15 +189,31 @@ def _co_author(value: str) -> str:
 def _dependency_bot(parsed: ParsedCommit) -> str | None:
     """'dependabot[bot]' or 'renovate[bot]' when a dependency bot wrote or co-wrote the commit."""
     commit = parsed.commit
-    for text in (commit.author_name, commit.author_email,
-                 *(parsed.co_authors if _may_have_co_authors(parsed) else ())):
+    bot = _bot_named(commit.author_name, commit.author_email)
+    if bot is not None:
+        return bot
+    rest = parsed.rest
+    for text in parsed.co_authors if _may_have_co_authors(parsed) else ():
         match = BOT_RE.search(text or "")
         if match:
             return f"{match[1].lower()}[bot]"
-    if parsed.body.startswith("Bumps ["):
+    # The body is a part of `rest`: a cheap look there first spares splitting off the footers.
+    if "Bumps [" in rest and parsed.body.startswith("Bumps ["):
         return "dependabot[bot]"
-    if "renovatebot.com" in parsed.body or "This PR contains the following updates" in parsed.body:
-        return "renovate[bot]"
+    if "renovatebot.com" in rest or "This PR contains the following updates" in rest:
+        body = parsed.body
+        if "renovatebot.com" in body or "This PR contains the following updates" in body:
+            return "renovate[bot]"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _bot_named(name: str, email: str) -> str | None:
+    """'dependabot[bot]' or 'renovate[bot]' when an author's name or address is the bot's."""
+    for text in (name, email):
+        match = BOT_RE.search(text or "")
+        if match:
+            return f"{match[1].lower()}[bot]"
     return None
 
 

@@ -9,12 +9,18 @@ Three rules sit between "the commits git lists" and "what was released":
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from itertools import chain, compress, filterfalse
+from operator import attrgetter
 from typing import NamedTuple
 
 from bot.sansio.commits import (
-    GIT_REVERT_RE, Commit, ParsedCommit, ParseError, parse_header, parse_merge, parse_message,
-    split_pr, squashed_commits)
+    GIT_REVERT_RE, Commit, ParsedCommit, ParseError, _new, parse_header, parse_merge,
+    parse_message, split_pr, squashed_commits)
+
+
+HEAD_TYPE = attrgetter("headline.type")
+HEAD_SHA = attrgetter("headline.commit.sha")
+COMMIT, SHA, PARENTS = attrgetter("commit"), attrgetter("sha"), attrgetter("parents")
 
 
 class Change(NamedTuple):
@@ -43,8 +49,7 @@ class Change(NamedTuple):
         return (self.headline, *self.members)
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+class History(NamedTuple):
     """What a range of commits amounts to, newest first, with what was left out and why."""
 
     changes: tuple[Change, ...]
@@ -73,6 +78,19 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
     results = [parse_merge(commit) if len(commit.parents) > 1 else parse_message(commit)
                for commit in commits]  # parse_commit, inlined: this loop runs per commit
     merged_by = _merge_owners(results)
+    if not merged_by and not squash_bullets:  # no merged PR brought commits: one change each
+        changes = [_new(Change, (result, ())) for result in results if type(result) is ParsedCommit]
+        unparsed = [result for result in results if type(result) is not ParsedCommit
+                    and (result.pr is not None or len(result.commit.parents) < 2)]
+    else:
+        changes, unparsed = _fold_changes(results, merged_by, squash_bullets)
+    kept, cancelled = _cancel_reverts(changes)
+    return History(tuple(kept), tuple(unparsed), tuple(cancelled), tuple(results))
+
+
+def _fold_changes(results: list[ParsedCommit | ParseError], merged_by: dict[str, str],
+                  squash_bullets: bool) -> tuple[list[Change], list[ParseError]]:
+    """The changes of a range where merged PRs/MRs brought commits (or squash bullets count)."""
     by_sha = {result.commit.sha: result for result in results} if merged_by else {}
     folded: dict[str, list[ParsedCommit]] = {}
     for result in results if merged_by else ():
@@ -98,8 +116,7 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
         elif result.pr is not None or len(result.commit.parents) < 2:
             # A plain "Merge branch 'main' into topic" is plumbing, not an unparsed commit.
             unparsed.append(result)
-    kept, cancelled = _cancel_reverts(changes)
-    return History(tuple(kept), tuple(unparsed), tuple(cancelled), tuple(results))
+    return changes, unparsed
 
 
 def _merge_owners(results: Sequence[ParsedCommit | ParseError]) -> dict[str, str]:
@@ -108,29 +125,29 @@ def _merge_owners(results: Sequence[ParsedCommit | ParseError]) -> dict[str, str
     Walk the first-parent chain oldest first; a merge owns what its other parents reach that
     no earlier commit on the chain reached. Linear in the size of the range.
     """
-    requests = {r.commit.sha for r in results if r.pr is not None and len(r.commit.parents) > 1}
+    # map/zip/filterfalse run per commit in C; only the walks below are Python loops.
+    commits = list(map(COMMIT, results))
+    parents = list(map(PARENTS, commits))
+    merges = compress(range(len(parents)), map((1).__lt__, map(len, parents)))  # 2+ parents
+    requests = {commits[i].sha for i in merges if results[i].pr is not None}
     if not requests:
         return {}
-    parents_of = {result.commit.sha: result.commit.parents for result in results}
-    parents_seen: set[str] = set()
-    for parents in parents_of.values():
-        parents_seen.update(parents)
+    shas = list(map(SHA, commits))
+    parents_of = dict(zip(shas, parents))
+    parents_seen = set(chain.from_iterable(parents))
     seen: set[str] = set()
     owner: dict[str, str] = {}
-    for tip in [sha for sha in parents_of if sha not in parents_seen]:
-        chain = []
+    for tip in list(filterfalse(parents_seen.__contains__, shas)):
+        line = []  # the first-parent chain from this tip, newest first
         sha: str | None = tip
         while sha in parents_of and sha not in seen:
-            chain.append(sha)
-            seen.add(sha)
-            parents = parents_of[sha]
-            sha = parents[0] if parents else None
-        for sha in reversed(chain):
-            parents = parents_of[sha]
-            if len(parents) < 2:
-                continue
+            line.append(sha)
+            above = parents_of[sha]
+            sha = above[0] if above else None
+        seen.update(line)
+        for sha in [sha for sha in reversed(line) if len(parents_of[sha]) > 1]:
             is_request = sha in requests
-            stack = list(parents[1:])
+            stack = list(parents_of[sha][1:])
             while stack:
                 current = stack.pop()
                 if current in seen or current not in parents_of:
@@ -148,19 +165,23 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
     Newest first, so that a revert of a revert cancels the first revert and the original
     change stays, as in git itself. A revert names its commit by sha, else by its subject.
     """
-    reverts = [i for i, change in enumerate(changes) if change.headline.type == "revert"]
-    if not reverts:
+    kinds = list(map(HEAD_TYPE, changes))  # C-level passes: most ranges have no revert at all
+    if "revert" not in kinds:
         return changes, []
+    reverts = [i for i, kind in enumerate(kinds) if kind == "revert"]
     alive = [True] * len(changes)
-    index_of = {change.headline.commit.sha: i for i, change in enumerate(changes)}
+    index_of = dict(zip(map(HEAD_SHA, changes), range(len(changes))))
     wanted = {_key_of_quoted(changes[i].headline.reverted_header) for i in reverts
               if not changes[i].headline.reverts} - {None}
     by_key: dict[tuple, list[int]] = {}
     if wanted:  # only the subjects some revert quotes are indexed
+        texts = {key[-1] for key in wanted}  # a description, or the header a revert quotes
         for j, change in enumerate(changes):
-            key = _key(change.headline)
-            if key in wanted:
-                by_key.setdefault(key, []).append(j)
+            head = change.headline
+            if head.description in texts or head.reverted_header in texts:
+                key = _key(head)
+                if key in wanted:
+                    by_key.setdefault(key, []).append(j)
     pairs = []
     for i in reverts:
         head = changes[i].headline
@@ -176,7 +197,7 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
         if target is not None and target > i and alive[target]:
             alive[i] = alive[target] = False
             pairs.append((changes[target].headline, head))
-    return [change for i, change in enumerate(changes) if alive[i]], pairs
+    return list(compress(changes, alive)), pairs
 
 
 def _key(parsed: ParsedCommit) -> tuple:

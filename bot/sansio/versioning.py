@@ -9,12 +9,11 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
 
-from bot.sansio.commits import Commit, ParsedCommit
+from bot.sansio.commits import Commit, ParsedCommit, _new
 from bot.sansio.history import History, collect_changes
 
 if TYPE_CHECKING:
@@ -48,8 +47,7 @@ class Bump(enum.IntEnum):
         return cls[label.upper()]
 
 
-@dataclass(frozen=True)
-class TagFormat:
+class TagFormat(NamedTuple):
     """A tag format such as 'v{version}' or 'pkg@{version}': formats and recognises tags."""
 
     pattern: str
@@ -65,8 +63,7 @@ class TagFormat:
         return Version.parse(match[1]) if match else None
 
 
-@dataclass(frozen=True)
-class TagState:
+class TagState(NamedTuple):
     """The newest release tag, and the newest final (non-prerelease) one, among some tags."""
 
     latest: tuple[str, Version] | None = None
@@ -130,8 +127,8 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
         else:
             wanted = commit_bump(parsed, types) if scoped else types.get(parsed.type, Bump.NONE)
             note = ""
-        if wanted:
-            reasons.append(Reason(parsed.commit.sha, parsed.subject, wanted, note))
+        if wanted:  # tuple.__new__: see ParsedCommit, thousands of reasons in a large range
+            reasons.append(_new(Reason, (parsed.commit.sha, parsed.subject, wanted, note)))
             if wanted > bump:
                 bump = wanted
     for original, revert in history.cancelled:
@@ -191,8 +188,7 @@ def _token(version: Version) -> str:
     return (version.prerelease or "").split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class ReleasePlan:
+class ReleasePlan(NamedTuple):
     """Everything `next-version` reports: current and next version, bump, commits, reasons."""
 
     current: Version | None

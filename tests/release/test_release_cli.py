@@ -274,3 +274,23 @@ class TestStartup:
         assert loaded == []
         if command == "next-version":
             assert "jinja2" not in modules and "tomlkit" not in modules
+
+    @pytest.mark.parametrize("where", ["repo", "missing"])
+    def test_cycle_collector_is_restored(self, repo, where, capsys):
+        """The command pauses Python's cycle collector while it runs (bench/changelog.py) and
+        turns it back on afterwards, when it succeeds and when it fails alike."""
+        import gc
+
+        from bot.release_cli import main
+
+        path = repo.path if where == "repo" else repo.path / "missing"
+        assert gc.isenabled()
+        assert main(["next-version", "--repo", str(path)]) == (0 if where == "repo" else 1)
+        assert gc.isenabled()
+        gc.disable()  # a caller that had it off keeps it off
+        try:
+            main(["next-version", "--repo", str(path)])
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+        capsys.readouterr()

@@ -8,8 +8,8 @@ import pytest
 
 SANSIO = Path(__file__).resolve().parents[2] / "bot" / "sansio"
 RELEASE_MODULES = ["commits", "history", "versioning", "changelog", "forge_links", "release_config"]
-ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "enum", "functools", "re", "types", "typing",
-                   "urllib", "semver", "bot"}
+ALLOWED_IMPORTS = {"__future__", "collections", "dataclasses", "enum", "functools", "itertools", "operator",
+                   "re", "types", "typing", "urllib", "semver", "bot"}
 CLOCK_CALLS = {("time", "time"), ("time", "monotonic"), ("datetime", "now"), ("datetime", "utcnow"),
                ("date", "today"), ("datetime", "today")}
 

@@ -17,7 +17,7 @@ from bot.routing import Help, Router
 from bot.sansio.commands import DeployConfirm, UsageError, parse_deploy
 from bot.sansio.deploys import confirmation_problem, new_code, normalize_code, ref_allowed
 from handlers.deploy_runs import Plan, request_id, start
-from handlers.environments import Target, find_target, principal, require_permission
+from handlers.environments import Target, find_target, may_deploy_somewhere, principal, require_permission
 from handlers.locks import held_message
 
 router = Router()
@@ -29,6 +29,7 @@ DEPLOY_HELP = Help(
               "/deploy confirm k7x9m2pq"),
     who="per environment, as the repository's .shipbot.yml lists under deploy.environments.<env>.allow "
         "(production needs an explicit list); in comments also write access",
+    allowed=may_deploy_somewhere,
 )
 # Check conclusions that count as green for require_checks.
 GREEN = frozenset({"success", "neutral", "skipped"})

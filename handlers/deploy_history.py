@@ -8,7 +8,7 @@ from bot.routing import Help, Router
 from bot.sansio.deploys import rollback_target
 from handlers.deploy import DEPLOY_HELP, ask_confirmation, check
 from handlers.deploy_runs import expire_stale, start
-from handlers.environments import find_target, principal
+from handlers.environments import find_target, may_deploy_somewhere, principal
 
 router = Router()
 
@@ -17,7 +17,7 @@ DEPLOYS_HELP = Help(summary="List the last deploys: who, what, when, result", us
 ROLLBACK_HELP = Help(
     summary="Redeploy the last successful commit before the current one",
     usage="/rollback <env> [--repo R] [--force]", examples=("/rollback production",),
-    who="whoever may deploy to that environment; confirmation as for a deploy")
+    who="whoever may deploy to that environment; confirmation as for a deploy", allowed=may_deploy_somewhere)
 SHOWN = 10
 
 

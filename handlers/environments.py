@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from bot import links
 from bot.context import Context
-from bot.errors import CommandError
+from bot.errors import BotError, CommandError
 from bot.forge.base import permission_at_least
 from bot.sansio.deploys import deploy_permission
 from bot.sansio.events import ReplyTarget, RepoRef
@@ -85,6 +85,32 @@ async def _memberships(ctx: Context, repo: RepoRef, groups: tuple[str, ...]) -> 
             found.add(group)
     return frozenset(found), unknown
 
+
+async def candidate_repos(ctx: Context) -> list[RepoRef]:
+    """The repositories a command here could act on: the comment's own, or the channel's links."""
+    if ctx.event.source in ("github", "gitlab"):
+        return [ctx.event.repo] if ctx.event.repo else []
+    channel = ctx.event.reply_to.channel if ctx.event.reply_to else None
+    return await links.linked_repos(ctx, channel) if channel else []
+
+
+async def may_deploy_somewhere(ctx: Context) -> bool:
+    """/help lists the deploy commands to those allowed to deploy at least one environment here."""
+    for repo in await candidate_repos(ctx):
+        try:
+            config = await ctx.repo_config(repo)
+            envs = config.environments or [config.environment("staging")]
+        except BotError:
+            return True  # the config cannot be read: the command itself will explain why
+        for env in envs:
+            try:
+                await require_permission(ctx, Target(repo, config, env), "deploy")
+                return True
+            except CommandError:
+                continue
+            except BotError:
+                return True  # cannot tell now (forge unreachable): list it, the command checks again
+    return False
 
 
 async def notify(ctx: Context, target: ReplyTarget | None, template: str, **data) -> None:

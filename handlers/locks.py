@@ -6,7 +6,7 @@ from bot.context import Context
 from bot.errors import CommandError
 from bot.render import utc
 from bot.routing import Help, Router
-from handlers.environments import find_target, notify, principal, require_permission
+from handlers.environments import find_target, may_deploy_somewhere, notify, principal, require_permission
 
 router = Router()
 
@@ -15,9 +15,10 @@ LOCK_HELP = Help(
     summary="Lock an environment: others cannot deploy there until you unlock it or the lock expires",
     usage="/lock <env> [reason] [--steal]",
     examples=("/lock staging testing the migration", "/shipbot lock production --steal"),
-    who=WHO + "; taking over someone's lock needs --steal and tells them")
+    who=WHO + "; taking over someone's lock needs --steal and tells them", allowed=may_deploy_somewhere)
 UNLOCK_HELP = Help(summary="Unlock an environment you locked", usage="/unlock <env>",
-                   examples=("/unlock staging",), who="the person holding the lock")
+                   examples=("/unlock staging",), who="the person holding the lock",
+                   allowed=may_deploy_somewhere)
 LOCKS_HELP = Help(summary="List the locked environments", usage="/locks [--repo R]", examples=("/locks",),
                   who="anyone")
 

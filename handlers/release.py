@@ -5,21 +5,36 @@ from semver import Version
 
 from bot import links, releases
 from bot.context import Context
-from bot.errors import CommandError
+from bot.errors import BotError, CommandError
 from bot.forge.base import permission_at_least
 from bot.routing import Help, Router
 from bot.sansio.commands import UsageError, parse_release
 from bot.sansio.events import Event, RepoRef
 from bot.sansio.permissions import describe, match
 from bot.sansio.release_config import ReleaseSettings
+from handlers.environments import candidate_repos
 
 router = Router()
+
+async def may_release_here(ctx: Context) -> bool:
+    """/help lists /release to those who could release one of the repositories here."""
+    for repo in await candidate_repos(ctx):
+        try:
+            await may_release(ctx, repo, await releases.settings_for(ctx, repo))
+            return True
+        except CommandError:
+            continue
+        except BotError:
+            return True  # cannot tell now: list it, the command checks again
+    return False
+
 
 RELEASE_HELP = Help(
     summary="Tag and publish the next release (version from Conventional Commits), with notes",
     usage="/release [patch|minor|major|X.Y.Z] [--pre rc] [--dry-run] [--repo R]",
     examples=("/release --dry-run", "/release", "/release minor", "/release 2.0.0", "/release --pre rc"),
     who="in a comment, maintainers of the repository; in Slack, the principals in release.allow",
+    allowed=may_release_here,
 )
 ZERO_SHA = "0" * 40
 

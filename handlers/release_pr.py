@@ -17,7 +17,7 @@ from bot.sansio.events import RepoRef
 from bot.sansio.release_config import ReleaseSettings
 from bot.store.mutex import held
 from bot.versionfiles import set_version_text
-from handlers.release import announce
+from handlers.release import announce, may_release_here
 
 router = Router()
 
@@ -31,6 +31,7 @@ RELEASE_AS_HELP = Help(
     usage="/release-as X.Y.Z",
     examples=("/release-as 2.0.0",),
     who="maintainers of the repository (release.mode: pr)",
+    allowed=may_release_here,
 )
 
 

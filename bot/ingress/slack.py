@@ -108,7 +108,8 @@ def _well_formed(content_type: str, body: bytes) -> bool:
         if content_type == "application/json":
             data = orjson.loads(body)
             return isinstance(data, dict) and isinstance(data.get("type"), str)
-        form = parse_qs(body.decode("utf-8"), strict_parsing=False)
+        # Blank values kept: Bolt parses an empty `payload=` too, and fails on it.
+        form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
     except (ValueError, UnicodeDecodeError):
         return False
     if "payload" in form:

@@ -326,6 +326,30 @@ class TestHelpAndAudit:
         text = slack_texts(services)[-1]
         assert "/deploy <env> [<ref>] [--repo R] [--force]" in text and "/deploy confirm k7x9m2pq" in text
 
+    async def test_help_lists_deploy_commands_only_to_who_may_deploy(self, fake_services):
+        """Only staging and production with an allow list: an outsider's /help hides deploy, lock and release."""
+        config = ("deploy:\n  environments:\n    staging:\n      allow: ['slack:U0123ABC']\n"
+                  "    production:\n      allow: ['slack:U0123ABC']\n")
+        services = widget(fake_services, config)
+        await deliver(services, "slack", "slack", slash("help"))
+        await deliver(services, "slack", "slack", slash("help", user="U0OUTSIDER"))
+        allowed, outsider = slack_texts(services)
+        for usage in ("/deploy <env>", "/lock <env>", "/unlock <env>", "/rollback <env>"):
+            assert usage in allowed and usage not in outsider
+        assert "/deploys" in outsider and "/locks" in outsider and "/shipbot help" in outsider
+        assert "/release [" not in outsider
+
+    async def test_help_in_a_comment_follows_repository_permissions(self, fake_services):
+        """In a PR comment a reader is not shown /deploy or /release; a maintainer is shown both."""
+        services = hello_world(fake_services, writers=())
+        repo = services.forges["github"].repo(GITHUB_REPO)
+        repo.permissions.update({"reader": "read", "Codertocat": "maintain"})
+        await deliver(services, "github", "issue_comment", pr_comment("/help"))
+        await deliver(services, "github", "issue_comment", pr_comment("/help", login="reader"))
+        maintainer, reader = comments(services.forges["github"], GITHUB_REPO)
+        assert "`/deploy <env>" in maintainer and "`/release [" in maintainer and "`/release-as" in maintainer
+        assert "/deploy <env>" not in reader and "/release [" not in reader and "/release-as" not in reader
+
     async def test_every_decision_is_audited(self, fake_services):
         """The confirmation request, the confirmation, the start and a refusal each leave an audit row."""
         from bot.store.tables import audit_log

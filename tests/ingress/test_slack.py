@@ -114,6 +114,7 @@ class TestRefusals:
     @pytest.mark.parametrize("body, content_type, status", [
         (b"hello=world", "application/x-www-form-urlencoded", 400),
         (urlencode({"payload": "{not json"}).encode(), "application/x-www-form-urlencoded", 400),
+        (b"channel_id=&command=0&payload=", "application/x-www-form-urlencoded", 400),  # found by schemathesis
         (b'["array"]', "application/json", 400),
         (b"command=/deploy", "text/plain", 415),
     ])

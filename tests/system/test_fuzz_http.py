@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -69,7 +70,8 @@ def signed(path: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
 
 @pytest.mark.system
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Random locally (to keep finding new cases), fixed in CI (a landing run must not depend on luck).
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=bool(os.environ.get("CI")))
 def test_no_request_gets_a_server_error(case, server):
     """Generated and signed-generated requests get a documented 2xx/4xx/501/503, never a 500."""
     body, media = encode(case)

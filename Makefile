@@ -42,6 +42,7 @@ test: install postgres chromium
 
 bench: install
 	$(PY) bench/ingest.py
+	$(PY) bench/board.py
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache shipbot.db*

@@ -17,7 +17,10 @@ from bot.render import TEMPLATES
 
 log = structlog.get_logger("shipbot.board")
 THROTTLE = web.AppKey("board_login_throttle", auth.LoginThrottle)
+CACHE = web.AppKey("board_snapshot_cache", dict)
 REFRESH_SECONDS = 5
+# Every open board polls; within this many seconds they share one snapshot (bench/board.py).
+CACHE_SECONDS = 1.0
 WINDOWS = (7, 30, 90)
 MAX_LIMIT = 50
 
@@ -78,7 +81,15 @@ def _refused_page(request: web.Request, access: auth.Access) -> web.Response:
 
 
 async def _snapshot(request: web.Request, limit: int, window: int) -> dict:
-    return await asyncio.wait_for(board_snapshot(request.app[SERVICES], limit=limit), 10)
+    """The board, computed at most once per CACHE_SECONDS for all viewers of this process."""
+    cache = request.app[CACHE]
+    key, now = (limit, window), time.monotonic()
+    hit = cache.get(key)
+    if hit and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    snapshot = await asyncio.wait_for(board_snapshot(request.app[SERVICES], limit=limit), 10)
+    cache[key] = (now, snapshot)
+    return snapshot
 
 
 async def board_page(request: web.Request) -> web.Response:
@@ -192,6 +203,7 @@ def _redirect(location: str) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app[THROTTLE] = auth.LoginThrottle()
+    app[CACHE] = {}
     app.router.add_get("/board", board_page)
     app.router.add_get("/board/login", login_page)
     app.router.add_post("/board/login", login_submit)

@@ -97,7 +97,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text; queue depth is read at scrape time."""
+    """Prometheus text; queue depth is read at scrape time, DORA figures at most every 30 s."""
     svc = request.app[SERVICES]
     try:
         counts = await asyncio.wait_for(svc.queue.counts(), 3)
@@ -105,4 +105,11 @@ async def metrics(request: web.Request) -> web.Response:
             svc.metrics.queue_depth.labels(status).set(n)
     except Exception:
         pass  # the scrape still returns the counters; readyz reports the database
+    if svc.metrics.dora_due():
+        from bot.dora import dora_totals
+
+        try:
+            svc.metrics.set_dora(await asyncio.wait_for(dora_totals(svc), 5))
+        except Exception as exc:  # the last figures stay; the next scrape after the cache period tries again
+            log.warning("dora_metrics_failed", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
     return web.Response(body=svc.metrics.exposition(), headers={"Content-Type": svc.metrics.content_type})

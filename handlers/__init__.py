@@ -1,6 +1,6 @@
 """Feature handlers, one module per feature; each module exports a Router."""
-from handlers import (audit, catch_up, config, deploy, deploy_history, deploy_runs, deploy_status, help, links, locks, release,
-                      release_pr, release_preview, test_report)
+from handlers import (audit, catch_up, config, deploy, deploy_history, deploy_runs, deploy_status, dora, help, links, locks,
+                      release, release_pr, release_preview, test_report)
 
 ROUTERS = (
     help.router,
@@ -16,5 +16,6 @@ ROUTERS = (
     deploy_runs.router,
     test_report.router,
     audit.router,
+    dora.router,
     catch_up.router,
 )

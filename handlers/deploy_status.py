@@ -4,11 +4,11 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from bot import deploys
+from bot import deploys, dora
 from bot.context import Context
 from bot.errors import BotError
 from bot.routing import Router
-from bot.sansio.deploys import FINAL_STATES, QUEUED, github_state, gitlab_state, workflow_run_state
+from bot.sansio.deploys import FINAL_STATES, QUEUED, SUCCESS, github_state, gitlab_state, workflow_run_state
 from handlers.deploy_runs import expire_stale, show
 
 router = Router()
@@ -92,6 +92,8 @@ async def _follow(ctx: Context, row: dict | None, state: str | None, **seen: Any
         if not await deploys.finish_deployment(ctx.db, row["id"], state, **values):
             return
         await ctx.audit(f"deploy_{state}", f"{row['environment']} request {row['request_id']}", repo=row["repo"])
+        if state == SUCCESS:
+            await record_shipped_commits(ctx, row["id"])
     else:
         if RANK.get(state, 0) < RANK.get(before, 0):
             state = before  # events may arrive out of order; a deploy never goes back to queued
@@ -106,3 +108,19 @@ async def _follow(ctx: Context, row: dict | None, state: str | None, **seen: Any
             await expire_stale(ctx, ctx.repo, await ctx.repo_config(ctx.repo))
         except BotError as exc:  # an invalid .shipbot.yml must not undo the status just recorded
             ctx.log.warning("stale_deploys_not_checked", error=exc.message)
+
+
+async def record_shipped_commits(ctx: Context, deployment_id: int) -> None:
+    """Keep the commits a production deploy shipped, for DORA lead time; never fails the deploy's handling."""
+    row = await deploys.get_deployment(ctx.db, id=deployment_id)
+    try:
+        rules = await dora.rules_for(ctx.services, row["repo"])
+        if row["environment"] not in rules.production:
+            return
+        forge = ctx.services.forges[row["repo"].partition(":")[0]]
+        added = await dora.record_changes(ctx.db, forge, row)
+    except Exception as exc:  # the deploy succeeded whatever the forge says now; lead time lacks these commits
+        ctx.log.warning("dora_changes_not_recorded", deployment=deployment_id,
+                        error=getattr(exc, "message", None) or repr(exc))
+        return
+    ctx.log.info("dora_changes_recorded", deployment=deployment_id, commits=added)

@@ -82,10 +82,14 @@ class FakeForge(Forge):
 
     async def compare(self, repo, base, head):
         commits = self._get(repo, "compare").commits
+        shas = [c.sha for c in commits]
+        head_sha = self.repos[repo.path].refs.get(head, head)
+        if head_sha in shas:  # history is one line: head's history starts at head
+            commits = commits[shas.index(head_sha):]
+            shas = shas[shas.index(head_sha):]
         if base is None:
             return list(commits)
         base_sha = self.repos[repo.path].refs.get(base, base)
-        shas = [c.sha for c in commits]
         return list(commits[: shas.index(base_sha)]) if base_sha in shas else list(commits)
 
     async def get_change_request(self, repo, number):

@@ -93,6 +93,12 @@ class ReleaseRequest:
     repo: str | None = None
 
 
+@dataclass(frozen=True)
+class DoraRequest:
+    window_days: int = 30
+    repo: str | None = None
+
+
 def parse_text(text: str, *, in_comment: bool, forge: str | None = None) -> list[Command | UsageError]:
     """Find every command in a chat message or a comment body."""
     found: list[Command | UsageError] = []
@@ -250,3 +256,28 @@ def parse_release(cmd: Command) -> ReleaseRequest | UsageError:
                           dry_run=bool(cmd.option("dry-run", False)),
                           repo=str(cmd.option("repo")) if cmd.option("repo") else None)
 
+
+
+DORA_USAGE = "usage: /shipbot dora [<repo>] [7d|30d|90d]"
+# A word like 30d, 45d or 2w is meant as a window (repository names do not look like that).
+WINDOW_WORD_RE = re.compile(r"^[0-9]+[A-Za-z]*$")
+
+
+def parse_dora(cmd: Command, windows: tuple[int, ...] = (7, 30, 90), default: int = 30) -> DoraRequest | UsageError:
+    """Read `dora [<repo>] [7d|30d|90d]` (the repository also as --repo), in either order."""
+    repo = str(cmd.option("repo")) if cmd.option("repo") else None
+    window: int | None = None
+    allowed = ", ".join(f"{w}d" for w in windows)
+    for word in cmd.args:
+        if WINDOW_WORD_RE.match(word):
+            days = int(word[:-1]) if word[-1:].lower() == "d" and word[:-1].isdigit() else None
+            if days not in windows:
+                return UsageError(f"'{word}' is not a window; use one of {allowed}; {DORA_USAGE}", cmd.line, cmd.name)
+            if window is not None:
+                return UsageError(f"give one window; {DORA_USAGE}", cmd.line, cmd.name)
+            window = days
+        elif repo is not None:
+            return UsageError(f"name one repository; {DORA_USAGE}", cmd.line, cmd.name)
+        else:
+            repo = word
+    return DoraRequest(window_days=window or default, repo=repo)

@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "test_report": {"comment": "always", "junit": [], "notify": None, "max_failures": 10},
     "deploy": {"method": None, "workflow": None, "lock_ttl": "4h", "confirm_ttl": "5m", "timeout": "1h",
                "environments": None},
+    "dora": {"hotfix_window": "24h", "hotfix_refs": ["hotfix/*", "hotfix-*"]},
 }
 _schema: dict | None = None
 
@@ -53,6 +54,7 @@ class Environment:
     url: str | None = None
     workflow: str | None = None
     job: str | None = None
+    production: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ class RepoConfig:
             # No environments listed: any name exists; production needs an explicit allow and confirmation.
             if name.lower() in PRODUCTION_NAMES:
                 return Environment("production" if name.lower() == "prod" else name, allow=(), confirm=True,
-                                   require_checks=True)
+                                   require_checks=True, production=True)
             return Environment(name)
         for env_name, raw in envs.items():
             raw = raw or {}
@@ -89,16 +91,26 @@ class RepoConfig:
         envs = self.data["deploy"]["environments"] or {}
         return [_environment(name, raw or {}) for name, raw in envs.items()]
 
+    @property
+    def production_environments(self) -> frozenset[str]:
+        """Names of the environments the DORA metrics treat as production."""
+        if self.data["deploy"]["environments"] is None:
+            return frozenset(PRODUCTION_NAMES)  # deploys to `prod` are recorded as `production`
+        return frozenset(env.name for env in self.environments if env.production)
+
 
 def _environment(name: str, raw: dict) -> Environment:
-    is_prod = name.lower() in PRODUCTION_NAMES
+    named_prod = name.lower() in PRODUCTION_NAMES
+    is_prod = bool(raw.get("production", named_prod))
+    # `production: false` only leaves the metrics; an environment named production keeps its guards.
+    strict = is_prod or named_prod
     allow = raw.get("allow")
     return Environment(
         name=name, aliases=tuple(raw.get("aliases") or ()),
-        allow=tuple(allow) if allow is not None else (() if is_prod else None),
-        confirm=bool(raw.get("confirm", is_prod)), branches=tuple(raw.get("branches") or ()),
+        allow=tuple(allow) if allow is not None else (() if strict else None),
+        confirm=bool(raw.get("confirm", strict)), branches=tuple(raw.get("branches") or ()),
         require_checks=bool(raw.get("require_checks", False)), url=raw.get("url"),
-        workflow=raw.get("workflow"), job=raw.get("job"))
+        workflow=raw.get("workflow"), job=raw.get("job"), production=is_prod)
 
 
 def duration_seconds(text: str) -> int:
@@ -181,7 +193,7 @@ def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
     if given is None:
         return RepoConfig(path=path)
     if not isinstance(given, dict):
-        raise ConfigError(f"{path}:1: the file must be a mapping of sections (chat, release, test_report, deploy)")
+        raise ConfigError(f"{path}:1: the file must be a mapping of sections (chat, release, test_report, deploy, dora)")
     import jsonschema  # loads only when a repository has a file to check
 
     validator = jsonschema.Draft202012Validator(schema())

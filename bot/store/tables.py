@@ -156,3 +156,13 @@ mutexes = Table(
     Column("holder", String(100), nullable=False),
     Column("expires_at", Float, nullable=False),
 )
+
+# The commits each successful production deploy shipped first, with their times: DORA lead time reads
+# only the database. Written when the deploy succeeds (commits from the forge's compare).
+dora_changes = Table(
+    "dora_changes", metadata,
+    Column("deployment_id", BigInteger, primary_key=True),
+    Column("sha", String(64), primary_key=True),
+    Column("committed_at", Float),
+    Index("ix_dora_changes_sha", "sha"),
+)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.sansio.commands import (Command, DeployConfirm, DeployRequest, ReleaseRequest, UsageError,
-                                 command_lines, parse_deploy, parse_release, parse_text)
+from bot.sansio.commands import (Command, DeployConfirm, DeployRequest, DoraRequest, ReleaseRequest, UsageError,
+                                 command_lines, parse_deploy, parse_dora, parse_release, parse_text)
 
 
 def one(text: str, *, in_comment: bool = False, forge: str | None = None):
@@ -134,3 +134,29 @@ class TestReleaseGrammar:
         """A word that is neither a bump nor a version is explained."""
         result = parse_release(one("/release huge"))
         assert isinstance(result, UsageError) and "X.Y.Z" in result.message
+
+
+class TestDoraGrammar:
+    @pytest.mark.parametrize("text, expected", [
+        ("/shipbot dora", DoraRequest(30, None)),
+        ("/shipbot dora 7d", DoraRequest(7, None)),
+        ("/shipbot dora octo/widget 90d", DoraRequest(90, "octo/widget")),
+        ("/shipbot dora 7D widget", DoraRequest(7, "widget")),
+        ("/shipbot dora --repo gitlab:g/p 30d", DoraRequest(30, "gitlab:g/p")),
+    ])
+    def test_repo_and_window_in_any_order(self, text, expected):
+        assert parse_dora(one(text)) == expected
+
+    @pytest.mark.parametrize("text, fragment", [
+        ("/shipbot dora 45d", "'45d' is not a window; use one of 7d, 30d, 90d"),
+        ("/shipbot dora 30", "'30' is not a window"),
+        ("/shipbot dora 2w", "'2w' is not a window"),
+        ("/shipbot dora 7d 30d", "give one window"),
+        ("/shipbot dora a/b c/d", "name one repository"),
+        ("/shipbot dora a/b --repo c/d", "name one repository"),
+    ])
+    def test_bad_input_is_a_usage_error(self, text, fragment):
+        """Windows other than 7d/30d/90d and extra words are usage errors that show the usage."""
+        result = parse_dora(one(text))
+        assert isinstance(result, UsageError) and fragment in result.message
+        assert result.message.endswith("usage: /shipbot dora [<repo>] [7d|30d|90d]")

@@ -116,6 +116,28 @@ class TestEnvironments:
         config = parse("deploy:\n  environments:\n    production:\n      allow: ['github:octocat']\n")
         assert config.environment("production").confirm
 
+    def test_production_environments_for_dora(self):
+        """By name (production, prod) unless `production:` says otherwise; with no list, the names themselves."""
+        config = parse("deploy:\n  environments:\n    staging: {}\n    live: {production: true}\n"
+                       "    production: {production: false, allow: ['*']}\n")
+        assert config.production_environments == {"live"}
+        assert RepoConfig().production_environments == {"production", "prod"}
+        assert config.environment("live").confirm and config.environment("live").allow == ()
+
+    def test_production_false_keeps_the_guards(self):
+        """`production: false` only leaves the metrics: an environment named production still confirms."""
+        config = parse("deploy:\n  environments:\n    production: {production: false}\n")
+        assert config.environment("production").confirm and config.environment("production").allow == ()
+
+    def test_dora_section(self):
+        """The dora section has defaults, takes durations and ref patterns, and refuses typos."""
+        assert RepoConfig().section("dora") == {"hotfix_window": "24h", "hotfix_refs": ["hotfix/*", "hotfix-*"]}
+        assert parse("dora:\n  hotfix_window: 2h\n").section("dora")["hotfix_window"] == "2h"
+        with pytest.raises(ConfigError, match="unknown key 'hotfix_windw' \\(did you mean 'hotfix_window'"):
+            parse("dora:\n  hotfix_windw: 2h\n")
+        with pytest.raises(ConfigError, match="'soon' is not a duration"):
+            parse("dora:\n  hotfix_window: soon\n")
+
     def test_durations(self):
         """Durations read as seconds."""
         assert [duration_seconds(d) for d in ("30s", "10m", "4h", "2d")] == [30, 600, 14400, 172800]

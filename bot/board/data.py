@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import and_, select
 
 from bot.board import sample
+from bot.dora import dora_report
 from bot.store.tables import active_deploys, deployments, locks, releases
 
 # Environments most teams promote through, in that order; any other name sorts between them.
@@ -96,9 +97,21 @@ def split_repo(repo: str) -> tuple[str, str]:
     return (forge, path) if sep else ("", repo)
 
 
-async def board_snapshot(svc, *, limit: int = 10, now: float | None = None) -> dict[str, Any]:
-    """Everything the board shows, per repository and environment, plus the job queue's health."""
+def metrics_view(metrics) -> dict:
+    """One environment's DORA metrics; the window's end is `now` and would change the digest every call."""
+    data = metrics.as_dict()
+    data.pop("window_end", None)
+    data["window_start"] = iso(data["window_start"])
+    return data
+
+
+async def board_snapshot(svc, *, limit: int = 10, window_days: int = 30, now: float | None = None) -> dict[str, Any]:
+    """Everything the board shows, per repository and environment, plus the job queue's health and the
+    delivery (DORA) metrics of the last `window_days` days."""
     now = time.time() if now is None else now
+    metrics: dict[str, list[dict]] = {}
+    for found in await dora_report(svc, window_days=window_days, now=now):
+        metrics.setdefault(found.repo, []).append(metrics_view(found))
     async with svc.db.connect() as conn:
         envs = await _environments(conn, now)
         release_repos = (await conn.execute(select(releases.c.repo).distinct())).scalars().all()
@@ -111,13 +124,14 @@ async def board_snapshot(svc, *, limit: int = 10, now: float | None = None) -> d
                 "repo": repo, "forge": forge, "path": path, "sample": sample.is_sample_repo(repo),
                 "environments": sorted((e for (r, _), e in envs.items() if r == repo),
                                        key=lambda e: env_order(e["name"])),
-                "deploys": deploys, "releases": rels})
+                "deploys": deploys, "releases": rels,
+                "metrics": sorted(metrics.get(repo, []), key=lambda m: env_order(m["environment"]))})
     counts = await asyncio.wait_for(svc.queue.counts(), 5)
     queue = {"pending": counts.get("pending", 0), "retrying": counts.get("retrying", 0),
              "running": counts.get("running", 0), "dead": counts.get("dead", 0)}
     queue["health"] = "dead_letters" if queue["dead"] else ("retrying" if queue["retrying"] else "ok")
     snapshot = {"dry_run": svc.settings.dry_run, "sample_data": any(r["sample"] for r in repositories),
-                "queue": queue, "repositories": repositories}
+                "window_days": window_days, "queue": queue, "repositories": repositories}
     return stamp(snapshot, now)
 
 

@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import jinja2
 
+from bot.board.charts import Chart, bars, stacked_bars
+
 # Each status gets one of a few looks; their colours (templates/board_base.html.j2) are checked
 # for contrast by tests/board/test_board_browser.py.
 STATUS_LOOK = {"success": "ok", "failure": "bad", "error": "bad", "timed_out": "bad", "cancelled": "muted",
@@ -74,6 +76,12 @@ def forge_name(forge: str) -> str:
     return FORGE_NAMES.get(forge, forge or "repository")
 
 
+def daily_chart(daily: list[dict]) -> Chart:
+    """Deploys per day: successes, with failures stacked on top."""
+    return stacked_bars([(d["succeeded"], d["failed"]) for d in daily])
+
+
 def install_filters(env: jinja2.Environment) -> None:
     env.filters.update(when=when, ago=ago, span=span, safe_url=safe_url, look=look, status_words=status_words,
-                       forge_name=forge_name, short_sha=lambda sha: (sha or "")[:7])
+                       forge_name=forge_name, short_sha=lambda sha: (sha or "")[:7], daily_chart=daily_chart,
+                       lead_chart=bars)

@@ -13,7 +13,7 @@ import time
 
 from sqlalchemy import delete, func, insert, select
 
-from bot.store.tables import active_deploys, audit_log, deployments, jobs, locks, releases
+from bot.store.tables import active_deploys, audit_log, deployments, dora_changes, jobs, locks, releases
 
 SAMPLE_REPOS = ("github:example/webshop", "gitlab:example/platform/api")
 REQUEST_PREFIX = "sample-"
@@ -75,12 +75,17 @@ async def add_samples(db, now: float | None = None) -> int:
         for n, (repo, env, days, ref, status, who) in enumerate(_DEPLOYS, start=1):
             start = now - days * DAY
             version = ref[1:] if ref.startswith("v") else None
-            await conn.execute(insert(deployments).values(
+            dep_id = (await conn.execute(insert(deployments).values(
                 request_id=f"{REQUEST_PREFIX}{n:03d}", repo=repo, environment=env, ref=ref, sha=_sha(f"{repo}{ref}{n}"),
                 version=version, requested_by=who, source=repo.split(":", 1)[0], status=status,
                 description="sample record", forge_id=str(9000 + n), run_url=_url(repo, "runs", 9000 + n),
-                created_at=start, updated_at=start + 240, finished_at=start + 240))
+                created_at=start, updated_at=start + 240, finished_at=start + 240))).inserted_primary_key[0]
             added += 1
+            if status == "success" and env == "production":
+                # The commits it shipped, hours to days old: what the lead time is measured from.
+                for c, hours in enumerate((3, 9, 20, 46)[: 2 + n % 3]):
+                    await conn.execute(insert(dora_changes).values(
+                        deployment_id=dep_id, sha=_sha(f"commit{n}-{c}"), committed_at=start - hours * 3600))
         flying = (await conn.execute(insert(deployments).values(
             request_id=f"{REQUEST_PREFIX}999", repo=SAMPLE_REPOS[0], environment="staging", ref="main",
             sha=_sha("in-flight"), requested_by="slack:example-alice", source="github", status="in_progress",
@@ -107,6 +112,7 @@ async def remove_samples(db, now: float | None = None) -> int:
         ids = select(deployments.c.id).where(deployments.c.repo.in_(SAMPLE_REPOS),
                                              deployments.c.request_id.like(REQUEST_PREFIX + "%"))
         await conn.execute(delete(active_deploys).where(active_deploys.c.deployment_id.in_(ids)))
+        await conn.execute(delete(dora_changes).where(dora_changes.c.deployment_id.in_(ids)))
         removed = (await conn.execute(delete(deployments).where(deployments.c.id.in_(ids)))).rowcount
         removed += (await conn.execute(delete(releases).where(releases.c.repo.in_(SAMPLE_REPOS),
                                                               releases.c.released_by == SAMPLE_ACTOR))).rowcount

@@ -14,6 +14,7 @@ from bot.board import auth, present
 from bot.board.data import board_snapshot
 from bot.ingress.common import SERVICES
 from bot.render import TEMPLATES
+from bot.sansio.dora import WINDOWS
 
 log = structlog.get_logger("shipbot.board")
 THROTTLE = web.AppKey("board_login_throttle", auth.LoginThrottle)
@@ -21,7 +22,6 @@ CACHE = web.AppKey("board_snapshot_cache", dict)
 REFRESH_SECONDS = 5
 # Every open board polls; within this many seconds they share one snapshot (bench/board.py).
 CACHE_SECONDS = 1.0
-WINDOWS = (7, 30, 90)
 MAX_LIMIT = 50
 
 _env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
@@ -87,7 +87,7 @@ async def _snapshot(request: web.Request, limit: int, window: int) -> dict:
     hit = cache.get(key)
     if hit and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    snapshot = await asyncio.wait_for(board_snapshot(request.app[SERVICES], limit=limit), 10)
+    snapshot = await asyncio.wait_for(board_snapshot(request.app[SERVICES], limit=limit, window_days=window), 10)
     cache[key] = (now, snapshot)
     return snapshot
 

@@ -139,20 +139,32 @@ class TestBoardInChromium:
                 await playwright_api.expect(page.get_by_role("heading", level=1)).to_have_text("Environments")
                 repo = page.get_by_role("region", name=re.compile(r"^octo.widget"))
                 await playwright_api.expect(repo).to_be_visible()
-                staging = page.locator("article[data-environment=staging]")
+                staging = page.locator("article.env[data-environment=staging]")
                 await playwright_api.expect(staging).to_contain_text("deployed")
                 await playwright_api.expect(staging).to_contain_text("slack:U0123ABC")
                 await playwright_api.expect(staging.get_by_role("link", name="deploy run of main")).to_have_attribute(
                     "href", RUN)
                 await playwright_api.expect(page.locator("#queue-heading")).to_contain_text("healthy")
+                # One deploy is too little to speak of a frequency: the board says so instead of a number.
+                metrics = page.locator("article.metrics[data-environment=staging]")
+                await playwright_api.expect(metrics).to_contain_text("too little data")
+                await playwright_api.expect(metrics).to_contain_text("fewer than 2 successful deploys in the last 30")
+                await playwright_api.expect(metrics.get_by_role("img")).to_have_attribute(
+                    "aria-label", re.compile("1 succeeded, 0 failed"))
+                await playwright_api.expect(metrics.locator("rect.bar")).to_have_count(1)
 
                 # A lock taken in Slack appears by itself: the refresh script polls /api/board under the CSP.
                 await bot.slack("/lock", "production database migration")
-                production = page.locator("article[data-environment=production]")
+                production = page.locator("article.env[data-environment=production]")
                 await playwright_api.expect(production).to_contain_text("Locked by slack:U0123ABC", timeout=20_000)
                 await playwright_api.expect(production).to_contain_text("database migration")
                 await playwright_api.expect(page.locator("#refresh-status")).to_contain_text("Updated")
 
+                await page.get_by_role("link", name="7 days").click()
+                await page.wait_for_url(bot.url("/board?window=7"))
+                await playwright_api.expect(page.get_by_role("link", name="7 days")).to_have_attribute(
+                    "aria-current", "page")
+                await playwright_api.expect(page.get_by_role("heading", name="Delivery metrics, last 7 days")).to_be_visible()
                 await page.screenshot(path=str(SHOTS / "board-desktop.png"), full_page=True)
                 assert problems == [], problems  # no CSP violation, no script error
                 await self.check_accessibility(page)
@@ -161,7 +173,7 @@ class TestBoardInChromium:
                                                   has_touch=True, storage_state=await context.storage_state())
                 small = await phone.new_page()
                 await small.goto(bot.url("/board"))
-                await playwright_api.expect(small.locator("article[data-environment=production]")).to_contain_text(
+                await playwright_api.expect(small.locator("article.env[data-environment=production]")).to_contain_text(
                     "database migration")
                 overflow = await small.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 assert overflow <= 0, f"the phone layout scrolls sideways by {overflow}px"
@@ -171,7 +183,7 @@ class TestBoardInChromium:
                                                   storage_state=await context.storage_state())
                 nojs = await plain.new_page()
                 await nojs.goto(bot.url("/board"))
-                await playwright_api.expect(nojs.locator("article[data-environment=staging]")).to_contain_text(
+                await playwright_api.expect(nojs.locator("article.env[data-environment=staging]")).to_contain_text(
                     "deployed")
             finally:
                 await browser.close()

@@ -132,3 +132,36 @@ class TestEscaping:
         html = await (await client.get("/board")).text()
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
         assert "javascript:" not in html
+
+
+class TestMetrics:
+    async def test_sample_production_has_figures_and_staging_says_what_is_not_measured(self, db):
+        """The board carries each environment's DORA metrics for the window, with reasons where data is thin."""
+        svc = services(db)
+        await sample.add_samples(db)
+        snap = await board_snapshot(svc, window_days=30)
+        assert snap["window_days"] == 30
+        webshop = next(r for r in snap["repositories"] if r["repo"] == sample.SAMPLE_REPOS[0])
+        production = next(m for m in webshop["metrics"] if m["environment"] == "production")
+        assert production["production"] and production["deployment_frequency_per_week"] > 0
+        assert production["change_failure_rate"] == 0.2 and production["time_to_restore_median_s"] > 0
+        assert production["lead_time_median_s"] > 0 and len(production["daily"]) == 30
+        assert "window_end" not in production
+        staging = next(m for m in webshop["metrics"] if m["environment"] == "staging")
+        assert staging["lead_time_median_s"] is None and "production" in staging["lead_time_median_reason"]
+        week = await board_snapshot(svc, window_days=7)
+        api = next(r for r in week["repositories"] if r["repo"] == sample.SAMPLE_REPOS[1])
+        [quiet] = [m for m in api["metrics"] if m["environment"] == "staging"]
+        assert quiet["deployment_frequency_per_week"] is None
+        assert quiet["deployment_frequency_reason"] == "fewer than 2 successful deploys in the last 7 days"
+
+    async def test_page_draws_charts_and_never_a_number_without_data(self, serve, sqlite_db):
+        """Inline SVG bars per day; a thin metric reads "too little data" with its reason, not a figure."""
+        await sample.add_samples(sqlite_db)
+        settings = make_settings()
+        client = await serve(settings, build_services(settings, sqlite_db))
+        html = await (await client.get("/board?window=30")).text()
+        assert html.count('role="img"') >= 4 and '<rect class="bar"' in html and '<rect class="bar-bad"' in html
+        assert "Delivery metrics, last 30 days" in html and 'aria-current="page">30 days' in html
+        assert "too little data</span><br><span class=\"small\">fewer than 5 finished deploys" in html
+        assert "<svg" in html and "<script src" not in html

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.board import sample
 from bot.services import build_services
 from tests.conftest import OUTPUT, SECRETS, make_settings
 from tests.fakes import FakeForge
@@ -46,8 +47,8 @@ def contrast(fg: str, bg: str) -> float:
 class Shipbot:
     """The running app, and the real ways records get into it."""
 
-    def __init__(self, client, forge):
-        self.client, self.forge = client, forge
+    def __init__(self, client, forge, db):
+        self.client, self.forge, self.db = client, forge, db
 
     def url(self, path: str) -> str:
         return str(self.client.make_url(path))
@@ -91,7 +92,7 @@ async def shipbot(serve, sqlite_db):
     forge = FakeForge("github")
     forge.repo("octo/widget").files["main", ".shipbot.yml"] = CONFIG
     services = build_services(settings, sqlite_db, forges={"github": forge, "gitlab": FakeForge("gitlab")})
-    return Shipbot(await serve(settings, services, workers=True), forge)
+    return Shipbot(await serve(settings, services, workers=True), forge, sqlite_db)
 
 
 async def deployed_to_staging(bot: Shipbot) -> None:
@@ -179,11 +180,19 @@ class TestBoardInChromium:
                 assert overflow <= 0, f"the phone layout scrolls sideways by {overflow}px"
                 await small.screenshot(path=str(SHOTS / "board-phone.png"), full_page=True)
 
+                # Every status look at once (failed, in progress, sample data) for axe and the contrast check.
+                await sample.add_samples(bot.db)
+                await small.goto(bot.url("/board?window=90"))
+                await playwright_api.expect(small.get_by_text("Sample data.")).to_be_visible()
+                await small.screenshot(path=str(SHOTS / "board-sample-phone.png"), full_page=True)
+                await self.check_accessibility(small, looks={"tag status-bad", "tag status-busy", "tag status-sample"})
+
                 plain = await browser.new_context(java_script_enabled=False,
                                                   storage_state=await context.storage_state())
                 nojs = await plain.new_page()
                 await nojs.goto(bot.url("/board"))
-                await playwright_api.expect(nojs.locator("article.env[data-environment=staging]")).to_contain_text(
+                widget = nojs.get_by_role("region", name=re.compile(r"^octo.widget"))
+                await playwright_api.expect(widget.locator("article.env[data-environment=staging]")).to_contain_text(
                     "deployed")
             finally:
                 await browser.close()
@@ -191,7 +200,8 @@ class TestBoardInChromium:
         assert (SHOTS / "board-phone.png").stat().st_size > 10_000
 
     @staticmethod
-    async def check_accessibility(page) -> None:
+    async def check_accessibility(page, looks: set[str] = frozenset({"tag status-ok", "tag status-lock",
+                                                                     "lock status-lock"})) -> None:
         """axe-core finds no serious or critical violation; every status colour has contrast >= 4.5:1."""
         await page.evaluate(AXE.read_text())
         violations = await page.evaluate(
@@ -201,8 +211,7 @@ class TestBoardInChromium:
         colours = await page.evaluate(
             "[...document.querySelectorAll('[class*=status-]')].map(e => [e.className, "
             "getComputedStyle(e).color, getComputedStyle(e).backgroundColor])")
-        looks = {cls for cls, _, _ in colours}
-        assert {"tag status-ok", "tag status-lock", "lock status-lock"} <= looks, looks
+        assert looks <= {cls for cls, _, _ in colours}, colours
         for cls, fg, bg in colours:
             assert contrast(fg, bg) >= 4.5, (cls, fg, bg, round(contrast(fg, bg), 2))
         headings = await page.evaluate("[...document.querySelectorAll('h1,h2,h3')].map(h => h.tagName)")

@@ -47,6 +47,12 @@ def serve(args: argparse.Namespace) -> int:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     log.info(f"listening on http://{shown_host}:{port} (POST /webhooks/github, /webhooks/gitlab, /slack/events;"
              f" GET /healthz, /readyz, /metrics, /board)")
+    if settings.board_token:
+        log.info(f"board: http://{shown_host}:{port}/board (sign in with SHIPBOT_BOARD_TOKEN)")
+    elif settings.dry_run:
+        log.info(f"board: http://{shown_host}:{port}/board (dry-run: for a browser on this machine only)")
+    else:
+        log.info("board: off; set SHIPBOT_BOARD_TOKEN to show it")
     from aiohttp import web
 
     from bot.app import create_app

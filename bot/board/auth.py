@@ -28,7 +28,7 @@ class Access:
     """The outcome for one request: `allowed` with how, or refused with why."""
 
     allowed: bool
-    how: str  # bearer | session | local | disabled | missing | wrong
+    how: str  # bearer | session | local | disabled | missing | wrong (bearer) | expired (cookie)
 
 
 def _digest(value: str) -> bytes:
@@ -88,7 +88,7 @@ def check(request: web.Request, settings, now: float | None = None) -> Access:
         return Access(True, "bearer") if token_matches(str(token), offered.strip()) else Access(False, "wrong")
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return Access(True, "session") if session_valid(str(token), cookie, now) else Access(False, "wrong")
+        return Access(True, "session") if session_valid(str(token), cookie, now) else Access(False, "expired")
     return Access(False, "missing")
 
 

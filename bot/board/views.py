@@ -74,6 +74,28 @@ def _json(status: int, data: dict, **headers: str) -> web.Response:
     return _secure_headers(web.Response(text=body, status=status, content_type="application/json", headers=headers))
 
 
+def _checked(request: web.Request) -> auth.Access | web.Response:
+    """The access decision, counting wrong bearer tokens like wrong sign-ins (429 once there are too many)."""
+    throttle, client, now = request.app[THROTTLE], auth.client_address(request), time.time()
+    access = auth.check(request, request.app[SERVICES].settings, now)
+    if access.how == "wrong":
+        wait = throttle.retry_after(client, now)
+        if wait:
+            return _too_many(request, wait)
+        throttle.failed(client, now)
+    return access
+
+
+def _too_many(request: web.Request, wait: int) -> web.Response:
+    message = f"too many wrong tokens; try again in {wait} s"
+    if request.path.startswith("/api/"):
+        response = _json(429, {"error": message})
+    else:
+        response = _page("board_error.html.j2", 429, message=message)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 def _refused_page(request: web.Request, access: auth.Access) -> web.Response:
     response = _page("board_refused.html.j2", 401, reason=access.how)
     response.headers["WWW-Authenticate"] = 'Bearer realm="shipbot board"'
@@ -94,8 +116,9 @@ async def _snapshot(request: web.Request, limit: int, window: int) -> dict:
 
 async def board_page(request: web.Request) -> web.Response:
     """The board as HTML: readable without JavaScript, refreshed by one small script."""
-    settings = request.app[SERVICES].settings
-    access = auth.check(request, settings)
+    access = _checked(request)
+    if isinstance(access, web.Response):
+        return access
     if not access.allowed:
         return _refused_page(request, access)
     try:
@@ -113,8 +136,9 @@ async def board_page(request: web.Request) -> web.Response:
 
 async def board_api(request: web.Request) -> web.Response:
     """The board as JSON (docs/openapi.yaml); `ETag` is the content digest."""
-    settings = request.app[SERVICES].settings
-    access = auth.check(request, settings)
+    access = _checked(request)
+    if isinstance(access, web.Response):
+        return access
     if not access.allowed:
         reason = ("the board is off: set SHIPBOT_BOARD_TOKEN" if access.how == "disabled"
                   else "send Authorization: Bearer <SHIPBOT_BOARD_TOKEN>")
@@ -167,9 +191,7 @@ async def login_submit(request: web.Request) -> web.Response:
     client, now = auth.client_address(request), time.time()
     wait = throttle.retry_after(client, now)
     if wait:
-        response = _page("board_error.html.j2", 429, message=f"too many wrong tokens; try again in {wait} s")
-        response.headers["Retry-After"] = str(wait)
-        return response
+        return _too_many(request, wait)
     if request.content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return _page("board_error.html.j2", 415, message="send the sign-in form (application/x-www-form-urlencoded)")
     try:

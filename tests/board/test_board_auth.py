@@ -139,6 +139,29 @@ class TestToken:
         resp = await sign_in(client)
         assert resp.status == 429 and 1 <= int(resp.headers["Retry-After"]) <= 301
 
+    async def test_guessing_bearer_tokens_is_slowed_down_too(self, serve, sqlite_db):
+        """Ten wrong bearer tokens get the address 429 on the API and the sign-in form alike."""
+        client = await start(serve, sqlite_db, SHIPBOT_BOARD_TOKEN=TOKEN)
+        for n in range(10):
+            resp = await client.get("/api/board", headers={"Authorization": f"Bearer guess{n}"})
+            assert resp.status == 401
+        resp = await client.get("/api/board", headers={"Authorization": f"Bearer {TOKEN}"})
+        assert resp.status == 200  # the right token still works; only wrong ones wait
+        resp = await client.get("/api/board", headers={"Authorization": "Bearer guess"})
+        assert resp.status == 429 and "Retry-After" in resp.headers and "try again" in (await resp.json())["error"]
+        assert (await sign_in(client)).status == 429
+
+    async def test_an_expired_cookie_is_not_a_guess(self, serve, sqlite_db):
+        """A stale session cookie (an open board polling after the token changed) never locks anyone out."""
+        client = await start(serve, sqlite_db, SHIPBOT_BOARD_TOKEN=TOKEN)
+        client.session.cookie_jar.update_cookies({auth.SESSION_COOKIE: auth.make_session("old-token", 0.0)})
+        for _ in range(15):
+            assert (await client.get("/api/board")).status == 401
+        page = await client.get("/board")
+        assert page.status == 401 and "expired or the token has changed" in await page.text()
+        client.session.cookie_jar.clear()
+        assert (await sign_in(client)).status == 303
+
     def test_session_expires_and_dies_with_the_token(self):
         """A session is valid until its expiry, only for the token that signed it, and not when altered."""
         value = auth.make_session(TOKEN, 1000.0)

@@ -2,8 +2,9 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: run test install postgres chromium bench clean
+.PHONY: run test install postgres chromium bench bench-report clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,9 +41,17 @@ chromium:
 test: install postgres chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: install
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: install $(VENV)/.bench-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/board.py
+
+# Every benchmark, each point repeated; writes docs/benchmarks.md and docs/benchmarks/ (about 10 min).
+bench-report: install postgres $(VENV)/.bench-installed
+	$(PY) bench/report.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache shipbot.db*

@@ -8,13 +8,16 @@ The repository is built in a temp dir with git fast-import from the real commit 
 ../shared/corpus/release-bumps (merges included, as real two-parent commits). Each command
 runs --repeat times; the table shows the median wall time, the peak RSS of the process, and
 the ratio to `git log` over the same range (the floor: no tool can read history faster than
-git hands it over). Targets: changelog ≤ 2× the floor, next-version ≤ 1.5×.
+git hands it over). Targets: changelog ≤ 2× the floor, next-version ≤ 1.5×. With the `bench`
+extra installed, git-cliff and commitizen do the same two jobs on the same range beside them.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +33,7 @@ AUTHORS = [("Ann Lee", "12345+annlee@users.noreply.github.com"), ("Bo Chen", "bo
 BOTS = {"Bumps [": ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
         "renovate": ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")}
 TARGETS = {"changelog": 2.0, "next-version": 1.5}
+TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
 def env() -> dict[str, str]:
@@ -79,15 +83,72 @@ def build_repo(path: Path, count: int) -> str:
 
 def measure(command: list[str], cwd: Path) -> tuple[float, int, float]:
     """Wall seconds, peak RSS (KiB) and CPU seconds (with git children) of one run."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, env=env(), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
-    process.returncode = 0
-    return elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    with tempfile.NamedTemporaryFile("r") as peak:
+        # A child forked from this process starts with its RSS as the floor of ru_maxrss; GNU time's
+        # own child does not, so its %M is the command's real peak.
+        timed = [TIME, "-f", "%M", "-o", peak.name, *command] if TIME else command
+        started = time.perf_counter()
+        process = subprocess.Popen(timed, cwd=cwd, env=env(), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{' '.join(command)} failed: {process.stderr.read().decode()}")
+        process.returncode = 0
+        rss = int(peak.read().split()[-1]) if TIME else usage.ru_maxrss
+    return elapsed, rss, usage.ru_utime + usage.ru_stime
+
+
+def commands(repo: Path, span: str, *, given: bool) -> dict[str, list[str]]:
+    """The floor and shipbot's commands over `span` of `repo`, by row name."""
+    base, _, tip = span.rpartition("..")
+    cli = [sys.executable, "-m", "bot.release_cli"]
+    # A given range's start is used as it is; a built repo's v0.1.0 is found by the CLI.
+    frm = ["--from", base] if base and given else []
+    return {
+        "git log (floor)": ["git", "log", span],
+        "git log --format=<shipbot's> -z": ["git", "log", "-z",
+                                            "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B", span],
+        "next-version": [*cli, "next-version", "--repo", str(repo), "--rev", tip or "HEAD"],
+        "next-version --json": [*cli, "next-version", "--json", "--repo", str(repo), "--rev", tip or "HEAD"],
+        "changelog": [*cli, "changelog", "--repo", str(repo), *frm, "--to", tip or "HEAD"],
+    }
+
+
+def rival_commands(repo: Path, span: str, scratch: Path) -> dict[str, list[str]]:
+    """git-cliff and commitizen doing the same two jobs over `span`, when installed (`.[bench]`).
+
+    Both get a config file outside the repository: git-cliff its default (conventional commits),
+    commitizen its conventional-commits rules with the range's start tag as the current version.
+    """
+    base, _, _ = span.rpartition("..")
+    tools = Path(sys.executable).parent
+    cliff, cz = shutil.which("git-cliff", path=tools), shutil.which("cz", path=tools)
+    runs: dict[str, list[str]] = {}
+    if cliff:
+        config = scratch / "cliff.toml"
+        subprocess.run([cliff, "--init", "--config", str(config)], env=env(), check=True, capture_output=True)
+        cliff_cmd = [cliff, "--config", str(config), "--repository", str(repo)]
+        runs["git-cliff --bumped-version"] = [*cliff_cmd, "--bumped-version", span]
+        runs["git-cliff changelog"] = [*cliff_cmd, "--output", str(scratch / "cliff.md"), span]
+    if cz and re.fullmatch(r"v\d+\.\d+\.\d+", base):
+        config = scratch / "cz.toml"
+        config.write_text(f'[tool.commitizen]\nname = "cz_conventional_commits"\nversion = "{base[1:]}"\n'
+                          'tag_format = "v$version"\n')
+        runs["cz bump --get-next"] = [cz, "--config", str(config), "bump", "--get-next"]
+        runs["cz changelog --dry-run"] = [cz, "--config", str(config), "changelog", "--dry-run"]
+    return runs
+
+
+def sample(runs: dict[str, list[str]], repo: Path, repeat: int) -> dict[str, list[tuple[float, int, float]]]:
+    """`repeat` measurements of each command, after one warm-up run each (page cache, .pyc files)."""
+    samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in runs}
+    for command in runs.values():
+        measure(command, ROOT if command[0] == sys.executable else repo)
+    for _ in range(repeat):  # interleaved, so a busy machine slows every row alike
+        for name, command in runs.items():
+            samples[name].append(measure(command, ROOT if command[0] == sys.executable else repo))
+    return samples
 
 
 def main() -> int:
@@ -96,6 +157,7 @@ def main() -> int:
     parser.add_argument("--range", help="range for a given repo (default: all of HEAD)")
     parser.add_argument("--commits", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", metavar="PATH", help="also write every sample to PATH as JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
         if args.repo:
@@ -108,24 +170,10 @@ def main() -> int:
         base, _, tip = span.rpartition("..")
         count = subprocess.run(["git", "rev-list", "--count", span], cwd=repo, env=env(),
                                capture_output=True, text=True, check=True).stdout.strip()
-        cli = [sys.executable, "-m", "bot.release_cli"]
-        # A given range's start is used as it is; a built repo's v0.1.0 is found by the CLI.
-        frm = ["--from", base] if base and args.repo else []
-        runs = {
-            "git log (floor)": ["git", "log", span],
-            "git log --format=<shipbot's> -z": ["git", "log", "-z",
-                                                "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B", span],
-            "next-version": [*cli, "next-version", "--repo", str(repo), "--rev", tip or "HEAD"],
-            "next-version --json": [*cli, "next-version", "--json", "--repo", str(repo),
-                                    "--rev", tip or "HEAD"],
-            "changelog": [*cli, "changelog", "--repo", str(repo), *frm, "--to", tip or "HEAD"],
-        }
-        samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in runs}
-        for name, command in runs.items():  # one warm-up run each: page cache, .pyc files
-            measure(command, repo if command[0] == "git" else ROOT)
-        for _ in range(args.repeat):  # interleaved, so a busy machine slows every row alike
-            for name, command in runs.items():
-                samples[name].append(measure(command, repo if command[0] == "git" else ROOT))
+        runs = {**commands(repo, span, given=bool(args.repo)), **rival_commands(repo, span, Path(scratch))}
+        samples = sample(runs, repo, args.repeat)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"commits": int(count), "span": span, "samples": samples}))
         results = {name: (statistics.median(s[0] for s in runs_), max(s[1] for s in runs_),
                           statistics.median(s[2] for s in runs_))
                    for name, runs_ in samples.items()}

@@ -5,7 +5,7 @@ concurrency 1, 8 and 64 for a bounded time each. Servers run on CPU 0, the load 
 Prints requests/s, p50/p99 acknowledgement latency and peak RSS per server, the ratios to the targets,
 and checks that every delivery shipbot acknowledged with 202 is in its store.
 
-    .venv/bin/python bench/ingest.py [--seconds 5] [--concurrency 1,8,64] [--skip-probot]
+    .venv/bin/python bench/ingest.py [--seconds 5] [--concurrency 1,8,64] [--skip-probot] [--json PATH]
 """
 from __future__ import annotations
 
@@ -159,19 +159,8 @@ async def load(server: Server, body: bytes, concurrency: int, seconds: float, ev
             "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "n": len(latencies), "statuses": statuses}
 
 
-async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--concurrency", default="1,8,64")
-    parser.add_argument("--skip-probot", action="store_true")
-    parser.add_argument("--event", default="pull_request.opened",
-                        help="the delivery to post: pull_request.opened (default) or issue_comment.created")
-    args = parser.parse_args()
-    os.sched_setaffinity(0, LOAD_CPU)
-    event, action = args.event.split(".", 1)
-    body = example_body(event, action)
-    tmp = Path(tempfile.mkdtemp(prefix="shipbot-bench-"))
-    db = tmp / "bench.db"
+def make_servers(db: Path, *, probot: bool = True) -> list[Server]:
+    """shipbot on SQLite at `db` with all three sources configured, the minimal receiver, and Probot."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPBOT_", "GITHUB_", "GITLAB_", "SLACK_"))}
     servers = [
         Server("shipbot", [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "{port}"],
@@ -179,9 +168,26 @@ async def main() -> int:
                     GITLAB_WEBHOOK_SECRET="bench-gitlab", SLACK_SIGNING_SECRET="bench-slack"), "/healthz", db),
         Server("minimal-gidgethub", [sys.executable, "-c", MINIMAL_SERVER, "{port}", SECRET], base_env, "/healthz"),
     ]
-    if not args.skip_probot:
+    if probot:
         servers.append(Server("probot", ["node", str(ROOT / "bench/probot_noop.mjs"), "{port}"],
                               dict(base_env, WEBHOOK_SECRET=SECRET), "/"))
+    return servers
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--concurrency", default="1,8,64")
+    parser.add_argument("--skip-probot", action="store_true")
+    parser.add_argument("--event", default="pull_request.opened",
+                        help="the delivery to post: pull_request.opened (default) or issue_comment.created")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, LOAD_CPU)
+    event, action = args.event.split(".", 1)
+    body = example_body(event, action)
+    db = Path(tempfile.mkdtemp(prefix="shipbot-bench-")) / "bench.db"
+    servers = make_servers(db, probot=not args.skip_probot)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     results: dict[str, dict[int, dict]] = {}
     idle: dict[str, int] = {}
@@ -201,6 +207,10 @@ async def main() -> int:
         for server in servers:
             server.stop()
 
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "seconds": args.seconds, "points": results, "idle_rss": idle,
+            "peak_rss": {server.name: server.peak_rss for server in servers}}, indent=1))
     print(f"\nbench/ingest.py: {args.seconds:.0f}s per point, server on CPU 0, load on CPU 1, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
     print(f"{'server':<18}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'statuses':>22}")

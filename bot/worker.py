@@ -5,6 +5,7 @@ import asyncio
 import os
 import socket
 import time
+from typing import Awaitable, Callable, TypeVar
 
 import orjson
 import structlog
@@ -16,12 +17,15 @@ from bot.sansio.events import normalize
 from bot.services import Services
 
 log = structlog.get_logger("shipbot.worker")
+T = TypeVar("T")
 
 PRUNE_EVERY = 3600.0
 # While deliveries pour in, acknowledging them comes first (Slack gives 3 s, GitHub 10 s); jobs
 # wait, but at least one is started this often so a long burst cannot starve them.
 BUSY_PAUSE = 0.05
 BUSY_MIN_INTERVAL = 0.25
+# Waits between tries to record a job's outcome while the database is away (seconds).
+RECORD_RETRY_FIRST, RECORD_RETRY_CAP = 0.5, 5.0
 
 
 def worker_name() -> str:
@@ -40,7 +44,7 @@ class Worker:
         self.handler_timeout = handler_timeout
         self.active: set[asyncio.Task] = set()
         self._stopping = asyncio.Event()
-        self._last_prune = 0.0
+        self._last_prune = -PRUNE_EVERY  # due at once, however long ago the machine's monotonic clock began
         self._last_run: dict[int, float] = {}
         self._last_claim = 0.0
 
@@ -95,7 +99,11 @@ class Worker:
         now = time.monotonic()
         if now - self._last_prune >= PRUNE_EVERY:
             self._last_prune = now
-            removed = await self.services.queue.prune(self.services.settings.retention_days)
+            try:
+                removed = await self.services.queue.prune(self.services.settings.retention_days)
+            except Exception as exc:  # jobs just claimed must still start; pruning waits for the next round
+                log.warning("prune_failed", error=str(exc).splitlines()[0] if str(exc) else repr(exc))
+                return
             if removed:
                 log.info("pruned_jobs", removed=removed, retention_days=self.services.settings.retention_days)
 
@@ -145,7 +153,8 @@ class Worker:
             try:
                 event = normalize(job.source, job.event, orjson.loads(job.payload), job.delivery_id)
             except Exception as exc:
-                await queue.fail(job, self.name, f"stored payload cannot be read: {exc!r}", retry_after=None)
+                await self._record(job, lambda: queue.fail(job, self.name, f"stored payload cannot be read: {exc!r}",
+                                                            retry_after=None))
                 return
             self._remember_installation(event)
             errors: list[str] = []
@@ -160,20 +169,39 @@ class Worker:
                     retry_after = max(filter(None, (retry_after, wait)), default=None)
                 else:
                     job.progress[route.key] = outcome
-                    await queue.save_progress(job, self.name)
+                    await self._record(job, lambda: queue.save_progress(job, self.name))
             if errors:
-                status = await queue.fail(job, self.name, "\n".join(errors), retry_after=retry_after)
+                status = await self._record(job, lambda: queue.fail(job, self.name, "\n".join(errors),
+                                                                    retry_after=retry_after))
                 metrics.job_retries.inc()
                 jlog.warning("job_failed", status=status, errors=errors)
                 if status == DEAD:
                     metrics.jobs_finished.labels("dead").inc()
                     await self._tell_dead(event, job, errors)
             else:
-                await queue.complete(job, self.name)
+                await self._record(job, lambda: queue.complete(job, self.name))
                 metrics.jobs_finished.labels("done").inc()
                 metrics.job_latency.observe(max(0.0, time.time() - job.created_at))
         finally:
             heartbeat.cancel()
+
+    async def _record(self, job: Job, write: Callable[[], Awaitable[T]]) -> T | None:
+        """Write a job's outcome, waiting out a database outage: the work is done, and losing its
+        record would leave the job leased until the lease expires, then run it again."""
+        gave_up_at = time.monotonic() + self.services.queue.lease_seconds
+        delay = RECORD_RETRY_FIRST
+        while True:
+            try:
+                return await write()
+            except Exception as exc:
+                error = str(exc).splitlines()[0] if str(exc) else repr(exc)
+                if self._stopping.is_set() or time.monotonic() + delay > gave_up_at:
+                    # The lease runs out; another worker takes the job over and finds what was done.
+                    log.error("job_outcome_not_recorded", job=job.id, delivery_id=job.delivery_id, error=error)
+                    return None
+                log.warning("job_outcome_write_failed", job=job.id, error=error, retry_in=delay)
+                await self._pause(delay)
+                delay = min(RECORD_RETRY_CAP, delay * 2)
 
     def _remember_installation(self, event) -> None:
         """A GitHub App event names its installation: saves looking it up before the first API call."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from urllib.parse import parse_qs
@@ -24,6 +25,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)  # when it arrived, to measure waits between tries
 
     @property
     def json(self) -> Any:
@@ -95,12 +97,13 @@ class RecordingServer:
             return web.json_response(payload, status=rule.status, headers=rule.headers)
         return web.json_response({"message": f"no rule for {request.method} {request.path}"}, status=404)
 
-    async def start(self) -> "RecordingServer":
+    async def start(self, port: int | None = None) -> "RecordingServer":
+        """Listen on `port` (a free one by default; the same one again after stop(), to model an outage)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port if port is not None else self.port or 0)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self

@@ -230,3 +230,37 @@ class TestRetriedReplies:
         assert attempts == [1, 2]
         [comment] = forge.repo("Codertocat/Hello-World").comments[COMMENT["issue"]["number"]]
         assert "attempt 2" in comment.body and "<!-- shipbot:reply" in comment.body
+
+
+class TestStoreFaults:
+    async def test_jobs_claimed_before_a_failed_prune_still_run(self, sqlite_db):
+        """Pruning old jobs fails right after a claim (the database refuses deletes): the claimed job runs now."""
+        import asyncio
+
+        from sqlalchemy import insert, text
+
+        router, handled = Router(), []
+
+        @router.on("issue_comment")
+        async def work(ctx):
+            handled.append(ctx.event.delivery_id)
+
+        services = services_for(sqlite_db, make_settings(), router)
+        async with sqlite_db.begin() as conn:
+            await conn.execute(insert(jobs).values(delivery_key="github:old", source="github", event="push",
+                                                   name="push", payload=b"{}", status=DONE, attempts=1, run_at=0,
+                                                   created_at=0))
+            await conn.execute(text("CREATE TRIGGER refuse_deletes BEFORE DELETE ON jobs "
+                                    "BEGIN SELECT RAISE(ABORT, 'deletes are refused'); END"))
+        await services.queue.enqueue(comment_job("hi", key="fresh"))
+        worker = Worker(services, name="w", poll_interval=0.05)
+        runner = asyncio.create_task(worker.run())
+        for _ in range(100):
+            if handled:
+                break
+            await asyncio.sleep(0.05)
+        await worker.stop()
+        await runner
+        await services.queue.close()
+        assert handled == ["fresh"]
+        assert (await services.queue.get(2))["status"] == DONE

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; every replica must use the same one.
 MIGRATION_LOCK_KEY = 0x5_41_1B_07
+# Seconds to wait for a new PostgreSQL connection (asyncpg waits 60 by default). A host that
+# swallows packets then costs a 503 within GitHub's 10 s webhook timeout, not a hung request.
+CONNECT_TIMEOUT = 5.0
 
 
 class Database:
@@ -27,7 +30,8 @@ class Database:
             _configure_sqlite(self.engine.sync_engine)
         else:
             self.engine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
+                connect_args={"timeout": CONNECT_TIMEOUT})
 
     @property
     def dialect(self) -> str:

@@ -1,7 +1,9 @@
 """GitHub webhooks through the real app: every documented example, signed as GitHub signs, and bad input."""
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 
 import pytest
 
@@ -179,6 +181,20 @@ class TestAnswers:
         resp = await post(client, "push", github_example("push"))
         assert resp.status == 503
         await db.dispose()
+
+    async def test_database_that_never_answers_is_503_not_a_hang(self, serve):
+        """A database host that accepts the connection and then says nothing costs a 503, not a hung request."""
+        settings = make_settings(**SECRETS)
+        router, _ = recording_router()
+        with socket.socket() as silent:  # the kernel completes the handshake; nobody ever answers
+            silent.bind(("127.0.0.1", 0))
+            silent.listen(16)
+            db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{silent.getsockname()[1]}/none")
+            client = await serve(settings, build_services(settings, db, router=router))
+            # GitHub gives up after 10 s: https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks#respond-within-10-seconds
+            resp = await asyncio.wait_for(post(client, "push", github_example("push")), 10)
+            assert resp.status == 503
+            await db.dispose()
 
 
 class TestShapes:

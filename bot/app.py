@@ -59,6 +59,9 @@ def create_app(settings: Settings, services: Services | None = None, *, workers:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    from bot.board import add_routes as add_board_routes
+
+    add_board_routes(app)
     return app
 
 

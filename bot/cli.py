@@ -46,7 +46,13 @@ def serve(args: argparse.Namespace) -> int:
     log.info(f"webhook sources enabled: {sources}", database=settings.database_url.split("://", 1)[0])
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     log.info(f"listening on http://{shown_host}:{port} (POST /webhooks/github, /webhooks/gitlab, /slack/events;"
-             f" GET /healthz, /readyz, /metrics)")
+             f" GET /healthz, /readyz, /metrics, /board)")
+    if settings.board_token:
+        log.info(f"board: http://{shown_host}:{port}/board (sign in with SHIPBOT_BOARD_TOKEN)")
+    elif settings.dry_run:
+        log.info(f"board: http://{shown_host}:{port}/board (dry-run: for a browser on this machine only)")
+    else:
+        log.info("board: off; set SHIPBOT_BOARD_TOKEN to show it")
     from aiohttp import web
 
     from bot.app import create_app
@@ -90,6 +96,12 @@ def audit(args: argparse.Namespace) -> int:
     from bot.admin import audit_main
 
     return audit_main(args, _settings())
+
+
+def sample_data(args: argparse.Namespace) -> int:
+    from bot.board.sample import sample_data_main
+
+    return sample_data_main(args, _settings())
 
 
 def next_version(args: argparse.Namespace) -> int:
@@ -171,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only entries newer than this: 2026-01-31, 7d, 12h")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=audit)
+
+    p = sub.add_parser("sample-data", help="add (or --remove) the board's sample records, marked as such")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--remove", action="store_true", help="delete exactly the sample records")
+    group.add_argument("--if-new", dest="if_new", action="store_true",
+                       help="add them only to a database that has never recorded anything, in dry-run (make run)")
+    p.set_defaults(func=sample_data)
     return parser
 
 

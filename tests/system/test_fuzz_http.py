@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,10 +22,11 @@ from hypothesis import HealthCheck, settings
 from schemathesis.core import NOT_SET
 from slack_sdk.signature import SignatureVerifier
 
-from tests.system.procs import clean_env, free_port, start, stop, wait_ready
+from tests.system.procs import SHIPBOT, clean_env, free_port, start, stop, wait_ready
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-SECRETS = {"GITHUB_WEBHOOK_SECRET": "fuzz-gh", "GITLAB_WEBHOOK_SECRET": "fuzz-gl", "SLACK_SIGNING_SECRET": "fuzz-slack"}
+SECRETS = {"GITHUB_WEBHOOK_SECRET": "fuzz-gh", "GITLAB_WEBHOOK_SECRET": "fuzz-gl", "SLACK_SIGNING_SECRET": "fuzz-slack",
+           "SHIPBOT_BOARD_TOKEN": "fuzz-board"}
 schema = schemathesis.openapi.from_path(SPEC)
 
 
@@ -32,8 +34,10 @@ schema = schemathesis.openapi.from_path(SPEC)
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fuzz")
     port = free_port()
-    proc = start(port, clean_env(SHIPBOT_DATABASE_URL=f"sqlite:///{folder}/s.db", SHIPBOT_MAX_BODY_BYTES="65536",
-                                 **SECRETS), folder / "serve.log")
+    env = clean_env(SHIPBOT_DATABASE_URL=f"sqlite:///{folder}/s.db", SHIPBOT_MAX_BODY_BYTES="65536", **SECRETS)
+    # Records on the board, so its pages are fuzzed with content to render.
+    subprocess.run([*SHIPBOT, "sample-data"], env=env, check=True, capture_output=True, timeout=60)
+    proc = start(port, env, folder / "serve.log")
     wait_ready(port, proc)
     yield f"http://127.0.0.1:{port}"
     assert stop(proc, signal.SIGTERM) == 0, (folder / "serve.log").read_text()[-2000:]
@@ -61,6 +65,8 @@ def signed(path: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
     elif path == "/webhooks/gitlab":
         headers["X-Gitlab-Token"] = "fuzz-gl"
         headers.setdefault("X-Gitlab-Event", "Note Hook")
+    elif path in ("/board", "/api/board"):
+        headers["Authorization"] = "Bearer fuzz-board"
     elif path == "/slack/events":
         stamp = str(int(time.time()))
         headers["X-Slack-Request-Timestamp"] = stamp
@@ -82,3 +88,16 @@ def test_no_request_gets_a_server_error(case, server):
         response = requests.request(case.method, url, data=body or None, headers=attempt, timeout=10)
         assert response.status_code < 500 or response.status_code in (501, 503), (
             case.method, case.path, attempt, body[:200], response.status_code, response.text[:300])
+
+
+@pytest.mark.system
+def test_board_document_matches_its_description(server):
+    """/api/board with the token answers the documented shape; without it, the documented 401."""
+    operation = schema["/api/board"]["GET"]
+    response = requests.get(server + "/api/board?window=7", headers={"Authorization": "Bearer fuzz-board"},
+                            timeout=10)
+    assert response.status_code == 200 and response.json()["sample_data"] is True
+    operation.validate_response(response)
+    refused = requests.get(server + "/api/board", timeout=10)
+    assert refused.status_code == 401
+    operation.validate_response(refused)

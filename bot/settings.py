@@ -180,6 +180,7 @@ class Settings:
     worker_concurrency: int = 8  # 0: accept and store only; another process runs the jobs
     max_attempts: int = 8
     lease_seconds: int = 300
+    jobs_per_repo: int = 4  # jobs of one repository running at once, so one noisy repository cannot starve the rest
     board_token: Secret | None = None
     github: GitHubSettings = GitHubSettings()
     gitlab: GitLabSettings = GitLabSettings()
@@ -248,6 +249,7 @@ class Settings:
             worker_concurrency=_int(env, "SHIPBOT_WORKERS", 8, minimum=0),
             max_attempts=_int(env, "SHIPBOT_MAX_ATTEMPTS", 8, minimum=1),
             lease_seconds=_int(env, "SHIPBOT_LEASE_SECONDS", 300, minimum=5),
+            jobs_per_repo=_int(env, "SHIPBOT_JOBS_PER_REPO", 4, minimum=1),
             board_token=Secret(env["SHIPBOT_BOARD_TOKEN"]) if env.get("SHIPBOT_BOARD_TOKEN") else None,
             github=github,
             gitlab=gitlab,

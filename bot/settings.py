@@ -181,6 +181,8 @@ class Settings:
     max_attempts: int = 8
     lease_seconds: int = 300
     jobs_per_repo: int = 4  # jobs of one repository running at once, so one noisy repository cannot starve the rest
+    template_seconds: int = 10  # a repository's own changelog template: time to render it
+    template_max_bytes: int = 1 << 20  # and the most output it may produce
     board_token: Secret | None = None
     github: GitHubSettings = GitHubSettings()
     gitlab: GitLabSettings = GitLabSettings()
@@ -250,6 +252,8 @@ class Settings:
             max_attempts=_int(env, "SHIPBOT_MAX_ATTEMPTS", 8, minimum=1),
             lease_seconds=_int(env, "SHIPBOT_LEASE_SECONDS", 300, minimum=5),
             jobs_per_repo=_int(env, "SHIPBOT_JOBS_PER_REPO", 4, minimum=1),
+            template_seconds=_int(env, "SHIPBOT_TEMPLATE_SECONDS", 10, minimum=1),
+            template_max_bytes=_int(env, "SHIPBOT_TEMPLATE_MAX_BYTES", 1 << 20, minimum=1024),
             board_token=Secret(env["SHIPBOT_BOARD_TOKEN"]) if env.get("SHIPBOT_BOARD_TOKEN") else None,
             github=github,
             gitlab=gitlab,

@@ -66,7 +66,7 @@ def parse_junit(data: bytes, source: str = "junit.xml") -> JUnitReport:
         xml = xunit2.JUnitXml.fromroot(safe_fromstring(data, forbid_dtd=True))
     except DefusedXmlException:
         return JUnitReport(unreadable=(f"{source}: not read: it declares a DTD, which JUnit XML never needs",))
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an encoding Python does not know
         return JUnitReport(unreadable=(f"{source}: not XML ({exc})",))
     except JUnitXmlError:
         return JUnitReport(unreadable=(f"{source}: XML, but not JUnit XML (no <testsuites> or <testsuite> root)",))

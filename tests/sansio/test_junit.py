@@ -102,6 +102,7 @@ class TestHostileFiles:
 
     @pytest.mark.parametrize("xml, expected", [
         (b"<html><body>502 Bad Gateway</body></html>", "not JUnit XML"),
+        (b'<?xml version="1.0" encoding="UTF-6"?><testsuite/>', "not XML (unknown encoding: UTF-6)"),
         (b'<testsuite time="abc"><testcase name="a" time="x"/></testsuite>', None),
         (b'<testsuite time="nan"><testcase name="a"/></testsuite>', None),
         (b'<testsuite time="-5"><testcase name="a"/></testsuite>', None),

@@ -148,15 +148,17 @@ class JobQueue:
     async def claim(self, worker: str, limit: int = 1) -> list[Job]:
         """Lease up to `limit` due jobs (including running ones whose lease expired), fairly per repository."""
         now = time.time()
-        # FOR UPDATE SKIP LOCKED lets replicas claim side by side on PostgreSQL; SQLite has one
-        # writer at a time, so the plain subquery is already exclusive there.
-        ids = fair_claim_ids(now, limit, self.per_repo)
-        stmt = (update(jobs).where(jobs.c.id.in_(ids.scalar_subquery()))
-                .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
-                        attempts=jobs.c.attempts + 1)
-                .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
-                           jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
         async with self.db.begin() as conn:
+            chosen = await fair_claim_ids(conn, now, limit, self.per_repo)
+            if not chosen:
+                return []
+            # The chosen rows are locked (FOR UPDATE SKIP LOCKED) on PostgreSQL, so replicas claim side by
+            # side; on SQLite the transaction's BEGIN IMMEDIATE makes the claim exclusive.
+            stmt = (update(jobs).where(jobs.c.id.in_(chosen))
+                    .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
+                            attempts=jobs.c.attempts + 1)
+                    .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
+                               jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
             rows = (await conn.execute(stmt)).all()
         claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
                        json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]

@@ -81,3 +81,16 @@ class TestSetting:
             assert "SHIPBOT_JOBS_PER_REPO" in str(exc)
         else:
             raise AssertionError("0 must be refused")
+
+
+class TestQuotas:
+    def test_round_robin_counts_running_jobs_as_taken(self):
+        """A repository with jobs running already waits until the others have as many."""
+        from bot.store.fair_claim import quotas
+
+        waiting = [("a", 100), ("b", 5), ("c", 1)]
+        assert quotas(waiting, {}, 6, 4) == {"a": 3, "b": 2, "c": 1}
+        assert quotas(waiting, {"a": 2}, 3, 4) == {"b": 2, "c": 1}
+        assert quotas(waiting, {"a": 4, "b": 4}, 8, 4) == {"c": 1}
+        assert quotas([(None, 3), ("a", 9)], {"a": 1}, 8, 2) == {None: 3, "a": 1}
+        assert quotas([], {}, 8, 4) == {}

@@ -81,7 +81,7 @@ def test_harness_runs_clean(target, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", f"fuzz.fuzz_{target}", f"-runs={RUNS}", f"-max_total_time={SECONDS}",
-         "-timeout=10", "-rss_limit_mb=1024", "-max_len=8192", "-seed=1",
+         "-timeout=10", "-rss_limit_mb=1024", "-seed=1",
          f"-artifact_prefix={tmp_path}/", str(corpus)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=SECONDS * 8 + 60)
     report = (done.stdout + done.stderr)[-4000:]

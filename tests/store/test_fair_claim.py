@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 
+from hypothesis import given, settings, strategies as st
+
 from bot.queue import PENDING, RUNNING, JobQueue, NewJob
 from bot.settings import Settings, SettingsError
 
@@ -94,3 +96,22 @@ class TestQuotas:
         assert quotas(waiting, {"a": 4, "b": 4}, 8, 4) == {"c": 1}
         assert quotas([(None, 3), ("a", 9)], {"a": 1}, 8, 2) == {None: 3, "a": 1}
         assert quotas([], {}, 8, 4) == {}
+
+    @settings(max_examples=300, derandomize=True, deadline=None, database=None)
+    @given(st.lists(st.tuples(st.sampled_from([None, "a", "b", "c", "d"]), st.integers(1, 20)), max_size=5,
+                    unique_by=lambda w: w[0]),
+           st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), st.integers(0, 6)),
+           st.integers(1, 16), st.integers(1, 6))
+    def test_quotas_never_exceed_limit_waiting_or_cap(self, waiting, running, limit, per_repo):
+        """Never more than asked, than waits, or than the cap allows; a free slot is never left unused."""
+        from bot.store.fair_claim import quotas
+
+        taken = quotas(waiting, running, limit, per_repo)
+        counts = dict(waiting)
+        assert sum(taken.values()) <= limit
+        for repo, n in taken.items():
+            assert 0 < n <= counts[repo]
+            assert repo is None or running.get(repo, 0) + n <= per_repo
+        room = sum(counts[None] if r is None else max(0, min(c, per_repo - running.get(r, 0)))
+                   for r, c in counts.items())
+        assert sum(taken.values()) == min(limit, room)

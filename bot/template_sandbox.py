@@ -25,7 +25,7 @@ class Limits:
 
     max_bytes: int = 1 << 20  # output
     seconds: float = 10.0  # wall clock, interpreter start-up included
-    memory_bytes: int = 1 << 30  # address space of the child process
+    memory_bytes: int = 256 << 20  # address space of the child process: small dynos have 512 MB in all
 
 
 class TemplateRejected(BotError):

@@ -14,9 +14,12 @@ import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bot.errors import BotError
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ def render_in_sandbox(source: str, context: dict[str, Any], limits: Limits = Lim
     """Render `source` with `context` in the sandbox; TemplateRejected says why it could not."""
     request = pickle.dumps({"source": source, "context": context, "limits": limits})
     try:
-        # -I: the child imports shipbot as installed, never a `bot` package from the working directory.
-        done = subprocess.run([sys.executable, "-I", "-m", "bot.template_sandbox"], input=request,
+        # Run from the folder that holds this very `bot` package, so the child imports the same code
+        # whether shipbot is installed or run from a checkout, and never a `bot` from elsewhere.
+        done = subprocess.run([sys.executable, "-m", "bot.template_sandbox"], input=request, cwd=PACKAGE_ROOT,
                               capture_output=True, timeout=limits.seconds)
     except subprocess.TimeoutExpired:
         raise TemplateRejected(f"it took longer than {limits.seconds:g} s to render") from None

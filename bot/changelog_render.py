@@ -2,7 +2,8 @@
 
 Our own templates run in a plain Environment; a template the repository supplies
 (`release.changelog_template`) runs in a SandboxedEnvironment, since its author is not us
-(https://jinja.palletsprojects.com/en/3.1.x/sandbox/). Both see the same context:
+(https://jinja.palletsprojects.com/en/3.1.x/sandbox/), in a child process with time, memory
+and output limits (bot/template_sandbox.py). Both see the same context:
 `release` (ReleaseNotes) and `links` (ForgeLinks or None), and can import our macros.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.sansio.changelog import ReleaseNotes
 from bot.sansio.forge_links import ForgeLinks
+from bot.template_sandbox import Limits, render_in_sandbox
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_TEMPLATE = "changelog.md.j2"
@@ -30,10 +32,13 @@ def environment(sandboxed: bool = False) -> Environment:
 
 
 def render_release_notes(notes: ReleaseNotes, links: ForgeLinks | None = None, *,
-                         template: str | None = None) -> str:
-    """Markdown for one release; `template` is the text of a repository's own template."""
+                         template: str | None = None, limits: Limits = Limits()) -> str:
+    """Markdown for one release; `template` is the text of a repository's own template.
+
+    A repository's template that fails or goes over a limit raises TemplateRejected.
+    """
     if template is None:
-        compiled = environment().get_template(DEFAULT_TEMPLATE)
+        text = environment().get_template(DEFAULT_TEMPLATE).render(release=notes, links=links)
     else:
-        compiled = environment(sandboxed=True).from_string(template)
-    return compiled.render(release=notes, links=links).strip("\n") + "\n"
+        text = render_in_sandbox(template, {"release": notes, "links": links}, limits)
+    return text.strip("\n") + "\n"

@@ -8,14 +8,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import Database
+from bot.store.fair_claim import fair_claim_ids
 from bot.store.tables import jobs
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 MAX_BATCH = 256
+DEFAULT_PER_REPO = 4
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ def backoff(attempt: int, *, base: float = 2.0, cap: float = 900.0, retry_after:
 class JobQueue:
     """The durable queue. Writes from ingress are grouped into one transaction per batch."""
 
-    def __init__(self, db: Database, *, max_attempts: int = 8, lease_seconds: float = 300.0) -> None:
+    def __init__(self, db: Database, *, max_attempts: int = 8, lease_seconds: float = 300.0,
+                 per_repo: int = DEFAULT_PER_REPO) -> None:
         self.db = db
+        self.per_repo = per_repo  # jobs of one repository running at once, across all workers
         self.max_attempts = max_attempts
         self.lease_seconds = lease_seconds
         self.new_work = asyncio.Event()
@@ -142,20 +146,19 @@ class JobQueue:
             self._sqlite = None
 
     async def claim(self, worker: str, limit: int = 1) -> list[Job]:
-        """Lease up to `limit` due jobs, including running ones whose lease expired."""
+        """Lease up to `limit` due jobs (including running ones whose lease expired), fairly per repository."""
         now = time.time()
-        due = or_(and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
-                  and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
-        # FOR UPDATE SKIP LOCKED lets replicas claim side by side on PostgreSQL; SQLite has one
-        # writer at a time, so the plain subquery is already exclusive there.
-        ids = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
-        ids = ids.with_for_update(skip_locked=True)
-        stmt = (update(jobs).where(jobs.c.id.in_(ids.scalar_subquery()))
-                .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
-                        attempts=jobs.c.attempts + 1)
-                .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
-                           jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
         async with self.db.begin() as conn:
+            chosen = await fair_claim_ids(conn, now, limit, self.per_repo)
+            if not chosen:
+                return []
+            # The chosen rows are locked (FOR UPDATE SKIP LOCKED) on PostgreSQL, so replicas claim side by
+            # side; on SQLite the transaction's BEGIN IMMEDIATE makes the claim exclusive.
+            stmt = (update(jobs).where(jobs.c.id.in_(chosen))
+                    .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
+                            attempts=jobs.c.attempts + 1)
+                    .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
+                               jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
             rows = (await conn.execute(stmt)).all()
         claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
                        json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]

@@ -103,13 +103,12 @@ def plan_json(plan: ReleasePlan) -> dict:
 
 
 def _changelog(args: argparse.Namespace) -> int:
-    from bot.changelog_render import render_release_notes  # jinja2: only for notes
     from bot.sansio.changelog import has_section, prepend_section
 
     git, root, settings = _checkout(args)
     span = notes_range(git, settings, args.from_ref, args.to_ref)
     notes = build_notes(git, settings, span, today(os.environ))
-    text = render_release_notes(notes, links_for(git, settings), template=repo_template(root, settings))
+    text = _render(notes, git, root, settings)
     _report_unparsed(notes.unparsed)
     if not args.output:
         sys.stdout.write(text)
@@ -123,6 +122,17 @@ def _changelog(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(notes, git: Git, root: Path, settings) -> str:
+    """The notes in the repository's template (or ours); a template that fails is the user's error."""
+    from bot.changelog_render import render_release_notes  # jinja2: only for notes
+    from bot.template_sandbox import TemplateRejected
+
+    try:
+        return render_release_notes(notes, links_for(git, settings), template=repo_template(root, settings))
+    except TemplateRejected as exc:
+        raise ReleaseConfigError(f"release.changelog_template {settings.changelog_template}: {exc.message}") from None
+
+
 def _report_unparsed(unparsed) -> None:
     if unparsed:
         shown = ", ".join(f"{e.sha[:7]} {e.commit.subject!r}" for e in unparsed[:5])
@@ -132,7 +142,6 @@ def _report_unparsed(unparsed) -> None:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from bot.changelog_render import render_release_notes
     from bot.sansio.changelog import build_release_notes, has_section, prepend_section
     from bot.versionfiles import FileEdit, apply_edit
 
@@ -145,7 +154,7 @@ def _release(args: argparse.Namespace) -> int:
     version, tag = str(plan.next), plan.next_tag
     notes = build_release_notes(plan.history, settings, version=version, tag=tag,
                                 previous_tag=plan.base_tag, date=today(os.environ))
-    text = render_release_notes(notes, links_for(git, settings), template=repo_template(root, settings))
+    text = _render(notes, git, root, settings)
     edits = version_file_edits(root, settings, version)
     if settings.changelog:
         path = root / settings.changelog

@@ -1,6 +1,7 @@
 """Plan, write notes for and publish releases through the Forge: the I/O around the release engine."""
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -21,6 +22,7 @@ from bot.sansio.release_config import ReleaseConfigError, ReleaseSettings, relea
 from bot.sansio.versioning import Bump, ReleasePlan, TagState, next_version, plan_release, release_tags
 from bot.store.mutex import held
 from bot.store.tables import releases
+from bot.template_sandbox import Limits, TemplateRejected
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -128,7 +130,17 @@ async def notes(ctx: "Context", repo: RepoRef, settings: ReleaseSettings, histor
         if template is None:
             raise ConfigError(f"release.changelog_template: {settings.changelog_template} does not exist "
                               f"on the default branch")
-    return render_release_notes(model, links, template=template)
+    if template is None:
+        return render_release_notes(model, links)
+    try:
+        limits = Limits(max_bytes=ctx.settings.template_max_bytes, seconds=ctx.settings.template_seconds)
+        return await asyncio.to_thread(render_release_notes, model, links, template=template, limits=limits)
+    except TemplateRejected as exc:
+        # The tag exists already: a release with our default notes, saying why, beats no release.
+        ctx.log.warning("changelog_template_rejected", repo=str(repo), template=settings.changelog_template,
+                        reason=exc.message)
+        notice = ctx.render("changelog_template_failed.md.j2", path=settings.changelog_template, reason=exc.message)
+        return notice + "\n" + render_release_notes(model, links)
 
 
 def previous_tag(state_tags: list[str], settings: ReleaseSettings, version: Version) -> str | None:

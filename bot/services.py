@@ -49,5 +49,7 @@ def build_services(settings: Settings, db: Database, *, router: Router | None = 
         forges = {name: DryRunForge(name, None, writes) for name in ("github", "gitlab")}
     if chat is None:
         chat = RecordingChat(writes)
-    return Services(settings=settings, db=db, queue=JobQueue(db, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds),
+    queue = JobQueue(db, max_attempts=settings.max_attempts, lease_seconds=settings.lease_seconds,
+                     per_repo=settings.jobs_per_repo)
+    return Services(settings=settings, db=db, queue=queue,
                     router=router or default_router(), forges=forges, chat=chat, writes=writes)

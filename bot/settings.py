@@ -180,6 +180,9 @@ class Settings:
     worker_concurrency: int = 8  # 0: accept and store only; another process runs the jobs
     max_attempts: int = 8
     lease_seconds: int = 300
+    jobs_per_repo: int = 4  # jobs of one repository running at once, so one noisy repository cannot starve the rest
+    template_seconds: int = 10  # a repository's own changelog template: time to render it
+    template_max_bytes: int = 1 << 20  # and the most output it may produce
     board_token: Secret | None = None
     github: GitHubSettings = GitHubSettings()
     gitlab: GitLabSettings = GitLabSettings()
@@ -248,6 +251,9 @@ class Settings:
             worker_concurrency=_int(env, "SHIPBOT_WORKERS", 8, minimum=0),
             max_attempts=_int(env, "SHIPBOT_MAX_ATTEMPTS", 8, minimum=1),
             lease_seconds=_int(env, "SHIPBOT_LEASE_SECONDS", 300, minimum=5),
+            jobs_per_repo=_int(env, "SHIPBOT_JOBS_PER_REPO", 4, minimum=1),
+            template_seconds=_int(env, "SHIPBOT_TEMPLATE_SECONDS", 10, minimum=1),
+            template_max_bytes=_int(env, "SHIPBOT_TEMPLATE_MAX_BYTES", 1 << 20, minimum=1024),
             board_token=Secret(env["SHIPBOT_BOARD_TOKEN"]) if env.get("SHIPBOT_BOARD_TOKEN") else None,
             github=github,
             gitlab=gitlab,

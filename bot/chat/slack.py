@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, Sequence
-from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
@@ -14,13 +13,14 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.chat.base import Chat, ChatError, ChatUnavailable, MessageRef
 from bot.errors import TransientError
+from bot.sansio.urls import allowed_url, shown
 from bot.settings import SlackSettings
 
 log = structlog.get_logger("shipbot.slack")
 
 # response_url always points at Slack's hooks host:
 # https://api.slack.com/interactivity/handling#message_responses
-RESPONSE_URL_HOSTS = frozenset({"hooks.slack.com"})
+RESPONSE_URL_BASES = ("https://hooks.slack.com",)
 # Wait in-process for short rate limits; longer ones go back to the queue with their Retry-After.
 INLINE_RETRY_LIMIT = 5.0
 MAX_BLOCKS = 50  # https://api.slack.com/reference/block-kit/blocks
@@ -53,8 +53,8 @@ class SlackChat(Chat):
         self.session = session
         self.client = AsyncWebClient(token=settings.bot_token or None, base_url=settings.api_url,
                                      session=session, timeout=15)
-        # A local stand-in for Slack (SLACK_API_URL) also receives response_url calls in tests.
-        self.response_hosts = RESPONSE_URL_HOSTS | {urlsplit(settings.api_url).hostname or ""}
+        # Slack's own API host (SLACK_API_URL, a local stand-in in tests) may also serve response_url.
+        self.response_bases = (*RESPONSE_URL_BASES, shown(settings.api_url))
 
     async def _call(self, method: str, *, form: bool = False, **kwargs: Any) -> dict:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -99,9 +99,10 @@ class SlackChat(Chat):
         await self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=validated_blocks(blocks))
 
     async def respond(self, response_url, text, *, blocks=None, ephemeral=True, replace_original=False):
-        host = urlsplit(response_url).hostname
-        if urlsplit(response_url).scheme not in ("https", "http") or host not in self.response_hosts:
-            raise ChatError(f"refusing to post to {host!r}: a response_url must point at Slack")
+        if not allowed_url(response_url, self.response_bases):
+            log.warning("url_refused", url=shown(response_url), allowed=list(self.response_bases),
+                        setting="SLACK_API_URL")
+            raise ChatError(f"refusing to post to {shown(response_url)}: a response_url must point at Slack")
         webhook = AsyncWebhookClient(response_url, session=self.session, timeout=15)
         for attempt in range(3):
             try:

@@ -13,12 +13,14 @@ from urllib.parse import quote, urlsplit
 import aiohttp
 import gidgethub
 import gidgethub.aiohttp
+import structlog
 from gidgethub import sansio
 from yarl import URL
 
 from bot.forge import github_models as gm
 from bot.forge.base import ForgeError, ForgeUnavailable, NotFound, PermissionDenied, RateLimited
 from bot.sansio.events import RepoRef
+from bot.sansio.urls import allowed_url, shown
 from bot.settings import GitHubSettings
 
 # https://docs.github.com/en/rest/using-the-rest-api/getting-started-with-the-rest-api#media-types
@@ -28,6 +30,7 @@ VERSION_HEADER = {"x-github-api-version": "2022-11-28"}
 # Installation tokens live one hour; mint a new one this long before the old one expires:
 # https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/authenticating-as-a-github-app-installation
 TOKEN_MARGIN = 300.0
+log = structlog.get_logger("shipbot.github")
 InstallationLookup = Callable[[RepoRef], "int | None | Awaitable[int | None]"]
 
 
@@ -55,8 +58,7 @@ class LRUCache(OrderedDict):
 
 def origin(url: str) -> str:
     """scheme://host[:port] of a URL: safe to show, unlike a path or query that may hold a signature."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+    return shown(url)
 
 
 def check_api_url(url: str, base_url: str) -> str:
@@ -65,15 +67,11 @@ def check_api_url(url: str, base_url: str) -> str:
     URLs found in payloads (next-page links, `url` fields) must never make shipbot send its
     credentials to another host.
     """
-    u, b = urlsplit(url), urlsplit(base_url)
-    ports = {"http": 80, "https": 443}
-    same = (u.scheme, u.hostname, u.port or ports.get(u.scheme)) == (b.scheme, b.hostname,
-                                                                    b.port or ports.get(b.scheme))
-    prefix = b.path.rstrip("/")
-    if same and (not prefix or u.path == prefix or u.path.startswith(prefix + "/")):
+    if allowed_url(url, [base_url]):
         return url
-    raise ForgeError(f"shipbot refused to call {origin(url)}: it only sends requests to the GitHub API "
-                     f"configured in GITHUB_API_URL ({origin(base_url)}{b.path})")
+    log.warning("url_refused", url=shown(url), allowed=shown(base_url), setting="GITHUB_API_URL")
+    raise ForgeError(f"shipbot refused to call {shown(url)}: it only sends requests to the GitHub API "
+                     f"configured in GITHUB_API_URL ({shown(base_url)}{urlsplit(base_url).path})")
 
 
 class _Transport(gidgethub.aiohttp.GitHubAPI):

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import gitlab
 import requests
+import structlog
 from requests.adapters import HTTPAdapter
 
 from bot.forge.base import (
@@ -21,19 +22,14 @@ from bot.forge.base import (
     RateLimited,
 )
 from bot.sansio.events import RepoRef
+from bot.sansio.urls import allowed_url, shown
 
 T = TypeVar("T")
+log = structlog.get_logger("shipbot.gitlab")
 
 
 class OffHostURL(ForgeError):
     """A URL (a pagination link, a redirect, a payload field) points away from GITLAB_URL's host."""
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port: two URLs with the same origin reach the same server the same way."""
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port or default
 
 
 def ensure_same_host(url: str, base_url: str) -> str:
@@ -44,11 +40,12 @@ def ensure_same_host(url: str, base_url: str) -> str:
     """
     if "://" not in url and not url.startswith("//"):
         return url
-    if origin(url) != origin(base_url):
-        where = urlsplit(url).netloc or repr(url)
-        raise OffHostURL(f"refused to contact {where}: shipbot only talks to GitLab at "
-                         f"{urlsplit(base_url).netloc} (GITLAB_URL)")
-    return url
+    if allowed_url(url, [shown(base_url)]):
+        return url
+    log.warning("url_refused", url=shown(url), allowed=shown(base_url), setting="GITLAB_URL")
+    where = urlsplit(url).netloc or repr(url)
+    raise OffHostURL(f"refused to contact {where}: shipbot only talks to GitLab at "
+                     f"{urlsplit(base_url).netloc} (GITLAB_URL)")
 
 
 class HostBoundSession(requests.Session):

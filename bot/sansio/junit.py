@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import math
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Sequence
 from xml.etree.ElementTree import ParseError
 
-from junitparser import xunit2
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+from junitparser import JUnitXmlError, xunit2
 
 # "tests/test_x.py:12: AssertionError", "    foo_test.go:12: want 1", "at a.B.c(FooTest.java:31)",
 # "at Object.<anonymous> (src/sum.test.js:5:9)": the first source position in the failure text.
@@ -52,18 +56,27 @@ class JUnitReport:
 
 
 def parse_junit(data: bytes, source: str = "junit.xml") -> JUnitReport:
-    """Parse one file; a file that is not JUnit XML is reported in `unreadable`, never raised."""
+    """Parse one file; a file that is not JUnit XML is reported in `unreadable`, never raised.
+
+    Artifacts are written by whoever can push a branch, so the XML is parsed by defusedxml with
+    DTDs refused: no entity expansion ("billion laughs"), no external entities. JUnit XML never
+    needs a DTD.
+    """
     try:
-        xml = xunit2.JUnitXml.fromstring(data)
-    except (ParseError, ValueError) as exc:
+        xml = xunit2.JUnitXml.fromroot(safe_fromstring(data, forbid_dtd=True))
+    except DefusedXmlException:
+        return JUnitReport(unreadable=(f"{source}: not read: it declares a DTD, which JUnit XML never needs",))
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an encoding Python does not know
         return JUnitReport(unreadable=(f"{source}: not XML ({exc})",))
+    except JUnitXmlError:
+        return JUnitReport(unreadable=(f"{source}: XML, but not JUnit XML (no <testsuites> or <testsuite> root)",))
     suites = [xml] if isinstance(xml, xunit2.TestSuite) else list(xml)
     passed = failed = skipped = errored = 0
     duration = 0.0
     failures: list[TestFailure] = []
     flaky: list[str] = []
     for suite in _leaf_suites(suites):
-        duration += float(suite.time or 0)
+        duration += _seconds(suite._elem.get("time"))
         for case in suite:
             if not isinstance(case, xunit2.TestCase):
                 continue
@@ -87,6 +100,20 @@ def parse_junit(data: bytes, source: str = "junit.xml") -> JUnitReport:
     return JUnitReport(passed, failed, skipped, errored, duration, tuple(failures), tuple(flaky))
 
 
+def _seconds(text: str | None) -> float:
+    """A time attribute in seconds; runners write "", "1,234.5" or nothing at all, which count as 0."""
+    try:
+        value = float((text or "0").replace(",", ""))
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value > 0 else 0.0
+
+
+def _line_number(text: str | None) -> int | None:
+    # isdigit() admits "²", which int() refuses; and a 5,000-digit "line" is no line.
+    return int(text) if text and len(text) <= 9 and text.isascii() and text.isdigit() else None
+
+
 def _leaf_suites(suites):
     # Jest and Surefire nest nothing; some runners nest <testsuite> in <testsuite>.
     for suite in suites:
@@ -103,16 +130,16 @@ def _failure(case, result, source: str) -> TestFailure:
     text = (result.text or "").strip() or None
     message = (result.message or "").strip() or None
     # pytest (junit_family=xunit1) and jest-junit (addFileAttribute) write file= on the test case.
-    file, line = case._elem.get("file"), case._elem.get("line")
-    if file and line and line.isdigit():
-        line = str(int(line) + 1)  # pytest writes item.location's 0-based line number
+    file, line = case._elem.get("file"), _line_number(case._elem.get("line"))
+    if file and line is not None:
+        line += 1  # pytest writes item.location's 0-based line number
     if not file:
-        file, line = _position(text or message or "", case.classname or "")
+        file, found = _position(text or message or "", case.classname or "")
+        line = _line_number(found)
     if (message is None or message.lower() in GENERIC_MESSAGES) and text:
         message = text.strip().splitlines()[0].strip()[:500]
     return TestFailure(name=str(case.name), classname=case.classname or None, message=message, details=text,
-                       file=file or None, line=int(line) if line and str(line).isdigit() else None,
-                       kind=result._tag, source=source)
+                       file=file or None, line=line, kind=result._tag, source=source)
 
 
 def _position(text: str, classname: str) -> tuple[str | None, str | None]:
@@ -146,7 +173,11 @@ def junit_files(archive: bytes, patterns: Sequence[str], *, max_bytes: int = 50_
         if total > max_bytes:
             notes.append(f"{name}: more than {max_bytes // 1_000_000} MB of test results; the rest was not read")
             break
-        found.append((f"{name}/{info.filename}", zipped.read(info)))
+        try:
+            found.append((f"{name}/{info.filename}", zipped.read(info)))
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+            # A damaged entry, an unsupported compression method, or a password-protected file.
+            notes.append(f"{name}/{info.filename}: cannot be unpacked ({exc})")
     return found, notes
 
 

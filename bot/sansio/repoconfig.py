@@ -16,6 +16,13 @@ from bot.errors import ConfigError
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "shipbot.schema.json"
 CONFIG_PATHS = (".shipbot.yml", ".github/shipbot.yml")
 PRODUCTION_NAMES = ("production", "prod")
+# The file comes from whoever can push to the default branch. A real one is a few KB; YAML aliases
+# can make a small file stand for billions of values ("billion laughs"), so the values it expands
+# to are counted before anything walks them, and a broken file gets a readable list of problems.
+MAX_CONFIG_CHARS = 256 * 1024
+MAX_VALUES = 50_000
+MAX_PROBLEMS = 20
+MAX_PROBLEM_CHARS = 300
 
 DEFAULTS: dict[str, Any] = {
     "chat": {"slack_channels": []},
@@ -180,16 +187,66 @@ def _known_keys() -> dict[str, list[str]]:
     return {**keys, "__environment__": env_keys}
 
 
-def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
-    """Validate and fill in defaults; ConfigError names the file, line and key of every problem."""
+def _expanded_size(node: yaml.Node, sizes: dict[int, int | None]) -> int:
+    """How many values the node stands for once every alias is expanded; ValueError for a cycle."""
+    key = id(node)
+    if key in sizes:
+        if sizes[key] is None:
+            raise ValueError("an alias refers to a value that contains it")
+        return sizes[key]  # type: ignore[return-value]
+    sizes[key] = None
+    if isinstance(node, yaml.SequenceNode):
+        total = 1 + sum(_expanded_size(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total = 1 + sum(_expanded_size(k, sizes) + _expanded_size(v, sizes) for k, v in node.value)
+    else:
+        total = 1
+    sizes[key] = min(total, MAX_VALUES + 1)
+    return sizes[key]  # type: ignore[return-value]
+
+
+def _load(text: str, path: str) -> tuple[yaml.Node | None, Any]:
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError(f"{path}:1: the file is larger than {MAX_CONFIG_CHARS // 1024} KB; "
+                          f"shipbot's configuration needs a few KB")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        given = yaml.safe_load(text)
+        if node is not None:
+            if _expanded_size(node, {}) > MAX_VALUES:
+                raise ConfigError(f"{path}:1: the file holds more than {MAX_VALUES:,} values, "
+                                  f"counting each use of a YAML alias")
+        return node, yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{line}: not valid YAML: {problem}") from None
+    except ValueError as exc:  # a cycle of aliases
+        raise ConfigError(f"{path}:1: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}:1: the file nests lists or mappings too deeply") from None
+
+
+def _alias_clashes(given: dict, node: yaml.Node | None, path: str) -> list[tuple[int, str]]:
+    """An alias that is also another environment's name (or alias) would make `/deploy <it>` ambiguous."""
+    envs = (given.get("deploy") or {}).get("environments") or {}
+    owner: dict[str, str] = {name: name for name in envs}
+    problems = []
+    for name, raw in envs.items():
+        for index, alias in enumerate((raw or {}).get("aliases") or ()):
+            if owner.get(alias, name) != name:
+                line = _line_of(node, ["deploy", "environments", name, "aliases", index]) or 1
+                other = owner[alias]
+                what = "the name" if alias == other else "an alias"
+                problems.append((line, f"{path}:{line}: deploy.environments.{name}.aliases: '{alias}' is "
+                                       f"already {what} of environment '{other}'"))
+            owner.setdefault(alias, name)
+    return problems
+
+
+def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
+    """Validate and fill in defaults; ConfigError names the file, line and key of every problem."""
+    node, given = _load(text, path)
     if given is None:
         return RepoConfig(path=path)
     if not isinstance(given, dict):
@@ -207,7 +264,18 @@ def parse(text: str, path: str = ".shipbot.yml") -> RepoConfig:
         if error.validator == "additionalProperties":  # point at the unexpected key itself
             at += re.findall(r"'([^']+)' (?:was|were) unexpected", error.message)[:1]
         line = _line_of(node, at) or 1
-        problems.append((line, f"{path}:{line}: {_describe(error, known)}"))
+        problems.append((line, _shorten(f"{path}:{line}: {_describe(error, known)}")))
+        if len(problems) > MAX_PROBLEMS:
+            break
+    if not problems:
+        problems = _alias_clashes(given, node, path)
     if problems:
-        raise ConfigError("\n".join(text for _, text in sorted(problems)))
+        listed = sorted(problems)[:MAX_PROBLEMS]
+        more = ["… and more; fix these first"] if len(problems) > MAX_PROBLEMS else []
+        raise ConfigError("\n".join([text for _, text in listed] + more))
     return RepoConfig(_merge(DEFAULTS, given), path, given)
+
+
+def _shorten(problem: str) -> str:
+    # jsonschema quotes the whole offending value, which may be any size.
+    return problem if len(problem) <= MAX_PROBLEM_CHARS else problem[:MAX_PROBLEM_CHARS - 1] + "…"

@@ -338,6 +338,18 @@ class TestArtifactDownload:
         assert "Authorization" not in storage.requests[0].headers
         assert storage.requests[0].query == {"sig": ["signed"]}
 
+    async def test_artifact_url_on_another_port_is_not_contacted(self, make, recorder):
+        """An artifact whose API `url` points at another local server: refused, nothing sent there, no token."""
+        other = await RecordingServer().start()
+        try:
+            other.on("GET", ".*", body=b"PK\x03\x04zip")
+            artifact = Artifact(5, "junit", size=9, url=f"{other.url}/repos/octo/hello/actions/artifacts/5/zip")
+            with pytest.raises(ForgeError, match=f"refused to call http://127.0.0.1:{other.port}"):
+                await make().download_artifact(REPO, artifact)
+            assert other.requests == [] and recorder.requests == []
+        finally:
+            await other.stop()
+
     async def test_too_large(self, make, recorder):
         """An artifact bigger than the limit is refused, before or while reading."""
         recorder.on("GET", r".*/actions/artifacts/5/zip", status=302, body=b"",

@@ -52,6 +52,30 @@ class TestTagPushed:
         [post] = [w for w in services.chat.writes.writes if w.action == "post"]
         assert post.data["channel"] == "#releases" and "v1.3.0 is out" in post.data["text"]
 
+    async def test_repository_template_renders_the_notes(self, fake_services):
+        """A repository's own changelog template (read from the default branch) shapes the notes."""
+        services = fake_services()
+        forge = services.forges["github"]
+        repo = arrange(forge, config="release:\n  changelog_template: .github/notes.md.j2\n")
+        repo.files["main", ".github/notes.md.j2"] = "Release {{ release.version }} of Hello-World\n"
+        row = await deliver(services, "github", "push", tag_push("v1.3.0"))
+        assert row["status"] == "done", row["last_error"]
+        assert "Release 1.3.0 of Hello-World" in forge.writes("create_release")[0]["body"]
+
+    async def test_runaway_repository_template_still_publishes_with_default_notes(self, fake_services):
+        """A template that would loop for hours is stopped; the release goes out with our notes and says why."""
+        services = fake_services(SHIPBOT_TEMPLATE_SECONDS="2")
+        forge = services.forges["github"]
+        repo = arrange(forge, config="release:\n  changelog_template: .github/notes.md.j2\n")
+        repo.files["main", ".github/notes.md.j2"] = ("{% for i in range(100000) %}{% for j in range(100000) %}"
+                                                     "{% endfor %}{% endfor %}")
+        row = await deliver(services, "github", "push", tag_push("v1.3.0"))
+        assert row["status"] == "done", row["last_error"]
+        [created] = forge.writes("create_release")
+        assert "could not use this repository's changelog template `.github/notes.md.j2`" in created["body"]
+        assert "took longer than 2 s to render" in created["body"]
+        assert "add pagination" in created["body"], "the default notes follow the notice"
+
     async def test_tag_outside_the_format_is_ignored(self, fake_services):
         """A tag that is not a release in the repository's tag format changes nothing."""
         services = fake_services()

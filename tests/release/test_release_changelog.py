@@ -7,14 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-from jinja2.exceptions import SecurityError
-
 from bot.changelog_render import render_release_notes
 from bot.sansio.changelog import build_release_notes, has_section, prepend_section
 from bot.sansio.commits import Commit
 from bot.sansio.forge_links import forge_links
 from bot.sansio.history import collect_changes
 from bot.sansio.release_config import release_settings
+from bot.template_sandbox import Limits, TemplateRejected
 
 GOLDEN = Path(__file__).parent / "golden" / "changelog"
 CASES = sorted(path.stem for path in GOLDEN.glob("*.json"))
@@ -44,11 +43,11 @@ def load_case(name: str):
     return commits, settings, forge_links(case["remote"]), case["release"]
 
 
-def render_case(name: str, template: str | None = None) -> str:
+def render_case(name: str, template: str | None = None, limits: Limits = Limits()) -> str:
     commits, settings, links, release = load_case(name)
     notes = build_release_notes(collect_changes(commits, squash_bullets=settings.squash_bullets),
                                 settings, **release)
-    return render_release_notes(notes, links, template=template)
+    return render_release_notes(notes, links, template=template, limits=limits)
 
 
 def check_golden(path: Path, text: str) -> None:
@@ -106,8 +105,45 @@ class TestModel:
 class TestSandbox:
     def test_repository_template_cannot_escape(self):
         """A repository template reaching for Python internals is stopped by the sandbox."""
-        with pytest.raises(SecurityError):
+        with pytest.raises(TemplateRejected, match="the sandbox forbids"):
             render_case("nothing_to_say", "{{ release.__class__.__init__.__globals__ }}")
+        with pytest.raises(TemplateRejected, match="the sandbox forbids"):
+            render_case("nothing_to_say", "{{ ''.__class__.__mro__ }}")
+
+    def test_output_is_capped(self):
+        """Rendering stops once the output passes the limit (1 MiB by default)."""
+        flood = '{% for i in range(100000) %}{{ "x" * 1000 }}{% endfor %}'
+        with pytest.raises(TemplateRejected, match="larger than 1,048,576 bytes"):
+            render_case("nothing_to_say", flood)
+        with pytest.raises(TemplateRejected, match="larger than 1,000 bytes"):
+            render_case("nothing_to_say", "{{ 'y' * 1001 }}", Limits(max_bytes=1000))
+        assert render_case("nothing_to_say", "{{ 'y' * 999 }}", Limits(max_bytes=1000)) == "y" * 999 + "\n"
+
+    def test_endless_loops_are_stopped_in_time(self):
+        """10^10 loop turns (each range under jinja2's cap) are stopped when the time limit passes."""
+        import time
+
+        started = time.monotonic()
+        with pytest.raises(TemplateRejected, match="longer than 1.5 s"):
+            render_case("nothing_to_say", "{% for i in range(100000) %}{% for j in range(100000) %}"
+                                          "{% endfor %}{% endfor %}", Limits(seconds=1.5))
+        assert time.monotonic() - started < 5
+
+    def test_memory_is_capped(self):
+        """A template asking for gigabytes is stopped by the memory limit, with a plain reason."""
+        with pytest.raises(TemplateRejected, match="more than 300 MB of memory"):
+            render_case("nothing_to_say", "{{ ('x' * 2000000000)|length }}", Limits(memory_bytes=300 << 20))
+
+    @pytest.mark.parametrize("template, reason", [
+        ("{% for i in range(10**9) %}{% endfor %}", "OverflowError: Range too big"),
+        ("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", "recurses too deeply"),
+        ("## {{ release.version }}\n{% if %}", "line 2: Expected an expression"),
+        ("{{ release.no_such_field }}", "does not exist"),
+    ])
+    def test_other_failures_say_why(self, template, reason):
+        """jinja2's own range cap, deep recursion, syntax and typos each come back as one plain reason."""
+        with pytest.raises(TemplateRejected, match=reason):
+            render_case("nothing_to_say", template)
 
 
 class TestPrepend:

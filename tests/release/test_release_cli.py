@@ -149,6 +149,15 @@ class TestChangelogCommand:
         assert "closes [#4](https://github.com/octo/demo/issues/4) by @bo" in done.stdout
         assert "explain --json" not in done.stdout
 
+    def test_failing_repository_template_is_one_clear_line(self, repo):
+        """A repository template that fails stops `shipbot changelog` with the reason, not a traceback."""
+        repo.commit("chore: notes template", {".shipbot.yml": "release:\n  changelog_template: notes.j2\n",
+                                              "notes.j2": "{{ 'x' * 2000000 }}"})
+        done = run_cli("changelog", "--repo", str(repo.path))
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.strip() == ("shipbot changelog: error: release.changelog_template notes.j2: "
+                                       "its output is larger than 1,048,576 bytes")
+
     def test_to_a_tag_gives_that_release(self, repo):
         """--to an existing tag renders that release, dated by the tag, from the tag before it."""
         repo.tag("v1.3.0")

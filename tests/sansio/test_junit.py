@@ -76,3 +76,69 @@ class TestOtherRunners:
         total = merge([parse_junit(GO), parse_junit(JEST)])
         assert (total.passed, total.failed, total.skipped) == (2, 2, 2)
         assert len(total.failures) == 2
+
+
+LAUGHS = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
+          + b"".join(b' <!ENTITY lol%d "%s">\n' % (i, b"".join(b"&lol%s;" % (str(i - 1).encode() if i > 1 else b"",)
+                                                                 for _ in range(10))) for i in range(1, 10))
+          + b']>\n<testsuite name="&lol9;"><testcase name="&lol9;"/></testsuite>\n')
+
+
+class TestHostileFiles:
+    def test_billion_laughs_is_refused_at_once(self):
+        """Nested entities that would expand to 3 GB are refused unexpanded: no memory, no time."""
+        assert b"<!ENTITY lol9" in LAUGHS
+        report = parse_junit(LAUGHS, "junit.xml")
+        assert report.passed == 0 and "declares a DTD" in report.unreadable[0]
+
+    def test_external_entities_are_never_read(self, tmp_path):
+        """An external entity naming a local file is refused; the file's text never reaches a report."""
+        secret = tmp_path / "secret.txt"
+        secret.write_text("TOP-SECRET")
+        xml = (f'<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file://{secret}">]>'
+               f'<testsuite><testcase name="a"><failure message="&x;"/></testcase></testsuite>').encode()
+        report = parse_junit(xml)
+        assert report.failures == () and "TOP-SECRET" not in repr(report)
+
+    @pytest.mark.parametrize("xml, expected", [
+        (b"<html><body>502 Bad Gateway</body></html>", "not JUnit XML"),
+        (b'<?xml version="1.0" encoding="UTF-6"?><testsuite/>', "not XML (unknown encoding: UTF-6)"),
+        (b'<testsuite time="abc"><testcase name="a" time="x"/></testsuite>', None),
+        (b'<testsuite time="nan"><testcase name="a"/></testsuite>', None),
+        (b'<testsuite time="-5"><testcase name="a"/></testsuite>', None),
+    ])
+    def test_odd_documents_never_raise(self, xml, expected):
+        """XML of another kind, and times that are not numbers, give a report or a note, never an exception."""
+        report = parse_junit(xml, "junit.xml")
+        if expected:
+            assert expected in report.unreadable[0]
+        else:
+            assert (report.passed, report.duration, report.unreadable) == (1, 0.0, ())
+
+    @pytest.mark.parametrize("line", ["\u00b2", "9" * 5000, "-3", ""])
+    def test_line_attributes_that_are_not_line_numbers(self, line):
+        """A superscript digit, a 5,000-digit number or a negative line is no line, not a crash."""
+        xml = (f'<testsuite><testcase name="a" file="a.py" line="{line}"><failure message="m"/>'
+               f'</testcase></testsuite>').encode()
+        [failure] = parse_junit(xml).failures
+        assert (failure.file, failure.line) == ("a.py", None)
+
+
+class TestHostileArchives:
+    def test_damaged_and_encrypted_entries_become_notes(self):
+        """An entry whose compressed data is damaged is a note; the other entries are read."""
+        import io
+        import zipfile
+
+        from bot.sansio.junit import junit_files
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("a/junit-good.xml", JEST)
+            archive.writestr("b/junit-bad.xml", b"<testsuite/>" * 50)
+        data = bytearray(buffer.getvalue())
+        second = data.find(b"PK\x03\x04", 4)
+        data[second + 60:second + 64] = b"\xff\xff\xff\xff"  # corrupt the second entry's compressed bytes
+        files, notes = junit_files(bytes(data), ["**/junit*.xml"])
+        assert [path for path, _ in files] == ["artifact/a/junit-good.xml"]
+        assert notes and notes[0].startswith("artifact/b/junit-bad.xml: cannot be unpacked")

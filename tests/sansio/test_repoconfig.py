@@ -153,3 +153,64 @@ class TestCheckConfigCommand:
         assert ok.returncode == 0 and "valid" in ok.stdout
         ko = subprocess.run([sys.executable, "-m", "bot", "check-config", str(bad)], capture_output=True, text=True)
         assert ko.returncode == 1 and f"{bad}:2: test_report.comment: 'sometimes'" in ko.stderr
+
+
+def laughs(levels: int) -> str:
+    """Nine copies of nine copies of …: a few hundred bytes that stand for 9**levels values."""
+    doc = "anchors:\n  - &l0 [" + ",".join(["[1]"] * 9) + "]\n"
+    for i in range(1, levels):
+        doc += f"  - &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]\n"
+    return doc + f"release:\n  paths: *l{levels - 1}\n"
+
+
+class TestHostileFiles:
+    def test_alias_bomb_is_refused_before_it_is_walked(self):
+        """YAML aliases expanding to 387 million values are refused at once, in one short line."""
+        with pytest.raises(ConfigError) as caught:
+            parse(laughs(9))
+        assert caught.value.message == (".shipbot.yml:1: the file holds more than 50,000 values, "
+                                        "counting each use of a YAML alias")
+
+    def test_aliases_within_reason_still_work(self):
+        """Sharing a list of principals between environments with an anchor is fine."""
+        config = parse("deploy:\n  environments:\n    staging:\n      allow: &ops ['github:a', 'github:b']\n"
+                       "    production:\n      allow: *ops\n")
+        assert config.environment("production").allow == ("github:a", "github:b")
+
+    @pytest.mark.parametrize("text, message", [
+        ("a: &a [*a]\n", ".shipbot.yml:1: an alias refers to a value that contains it"),
+        ("[" * 5000 + "]" * 5000, ".shipbot.yml:1: the file nests lists or mappings too deeply"),
+        ("# " + "x" * 300_000, ".shipbot.yml:1: the file is larger than 256 KB"),
+    ])
+    def test_cycles_depth_and_size(self, text, message):
+        """A self-containing alias, 5,000 nested lists and a 300 KB file are each one clear line."""
+        with pytest.raises(ConfigError) as caught:
+            parse(text)
+        assert caught.value.message.startswith(message)
+
+    def test_many_problems_are_listed_briefly(self):
+        """Hundreds of wrong values give at most 20 lines, none longer than 300 characters."""
+        text = "release:\n  paths:\n" + "".join(f"    - [{'x, ' * 100}x]\n" for _ in range(100))
+        with pytest.raises(ConfigError) as caught:
+            parse(text)
+        lines = caught.value.message.splitlines()
+        assert len(lines) == 21 and lines[-1] == "… and more; fix these first"
+        assert all(len(line) <= 300 for line in lines)
+
+    def test_huge_durations_are_refused(self):
+        """A duration too large to add to a clock is a validation error, not an overflow later."""
+        with pytest.raises(ConfigError, match="deploy.lock_ttl: '99999999999999999999d' is not a duration"):
+            parse("deploy:\n  lock_ttl: 99999999999999999999d\n")
+        assert duration_seconds(parse("deploy:\n  lock_ttl: 999999d\n").section("deploy")["lock_ttl"]) > 0
+
+    @pytest.mark.parametrize("environments, message", [
+        ("    staging:\n      aliases: [prod]\n    prod: {}\n",
+         ".shipbot.yml:4: deploy.environments.staging.aliases: 'prod' is already the name of environment 'prod'"),
+        ("    a:\n      aliases: [x]\n    b:\n      aliases: [y, x]\n",
+         ".shipbot.yml:6: deploy.environments.b.aliases: 'x' is already an alias of environment 'a'"),
+    ])
+    def test_an_alias_names_one_environment_only(self, environments, message):
+        """An alias that is another environment's name or alias would send `/deploy prod` to the wrong place."""
+        with pytest.raises(ConfigError) as caught:
+            parse("deploy:\n  environments:\n" + environments)
+        assert caught.value.message == message

@@ -37,7 +37,7 @@ class TestEnqueue:
 class TestClaim:
     async def test_claims_are_exclusive(self, db):
         """Concurrent claimers never get the same job."""
-        queue = JobQueue(db)
+        queue = JobQueue(db, per_repo=40)
         for i in range(40):
             await queue.enqueue(job(f"c{i}"))
         claimed = await asyncio.gather(*(queue.claim(f"w{i}", 5) for i in range(10)))

@@ -58,7 +58,9 @@ class TestReplicas:
         notes = fake_gitlab(recorder)
         url = await create_pg_database()
         env = clean_env(SHIPBOT_DATABASE_URL=url, GITLAB_WEBHOOK_SECRET="t", GITLAB_URL=recorder.url,
-                        GITLAB_TOKEN="glpat-system", SHIPBOT_LEASE_SECONDS="5", SHIPBOT_WORKERS="4")
+                        GITLAB_TOKEN="glpat-system", SHIPBOT_LEASE_SECONDS="5", SHIPBOT_WORKERS="4",
+                        # Every delivery is for one project: no per-repository cap, so both replicas hold leases.
+                        SHIPBOT_JOBS_PER_REPO="100")
         ports = [free_port(), free_port()]
         procs = [start(port, env, tmp_path / f"replica{i}.log") for i, port in enumerate(ports)]
         accepted: dict[str, int] = {}

@@ -1,0 +1,74 @@
+"""Choose which due jobs a worker claims next: oldest first, but fairly between repositories.
+
+One repository that sends a thousand events (a bulk label change, a mass re-run) must not make
+every other repository wait behind it. So the claim takes the oldest due job of every repository
+before the second of any (round-robin, repositories in the order of their oldest job), and never
+takes a repository past `per_repo` jobs running at once. Jobs without a repository (Slack
+commands that name none yet) are each their own group: never capped.
+
+It runs as a few small queries rather than one window function over every due job, which costs
+hundreds of milliseconds per claim once tens of thousands of jobs wait.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.store.tables import jobs
+
+PENDING, RUNNING = "pending", "running"
+
+
+def due_jobs(now: float):
+    """Pending jobs whose time has come, and running jobs whose worker stopped renewing the lease."""
+    return or_(and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
+               and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
+
+
+def quotas(waiting: list[tuple[str | None, int]], running: dict[str, int], limit: int,
+           per_repo: int) -> dict[str | None, int]:
+    """How many jobs to take from each repository: round-robin over `waiting` (repo, due jobs), capped.
+
+    `waiting` is in the order repositories should be served (oldest job first); None stands for
+    the jobs without a repository, which are taken before any second job of a repository.
+    """
+    taken: dict[str | None, int] = {}
+    left = limit
+    for repo, count in waiting:
+        if repo is None and left:
+            taken[None] = min(count, left)
+            left -= taken[None]
+    # Round k gives one more job to each repository with fewer than k running or taken, so a
+    # repository that is busy already waits for the others to catch up.
+    for level in range(1, per_repo + 1):
+        for repo, count in waiting:
+            if not left:
+                break
+            have = taken.get(repo, 0)
+            if repo is not None and have < count and running.get(repo, 0) + have < level:
+                taken[repo] = have + 1
+                left -= 1
+    return {repo: n for repo, n in taken.items() if n}
+
+
+async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo: int) -> list[int]:
+    """The ids of up to `limit` due jobs to lease now, fairly per repository, locked on PostgreSQL."""
+    running = dict((await conn.execute(
+        select(jobs.c.repo, func.count())
+        .where(jobs.c.status == RUNNING, jobs.c.lease_until >= now, jobs.c.repo.is_not(None))
+        .group_by(jobs.c.repo))).all())
+    oldest = func.min(jobs.c.run_at)
+    waiting = [(repo, count) for repo, count, _ in (await conn.execute(
+        select(jobs.c.repo, func.count(), oldest).where(due_jobs(now))
+        .group_by(jobs.c.repo).order_by(oldest))).all()]
+    wanted = quotas(waiting, running, limit, per_repo)
+    if not wanted:
+        return []
+    # One small query per repository: FOR UPDATE SKIP LOCKED (PostgreSQL) cannot lock through a
+    # UNION, and per repository it passes over jobs another replica is claiming to the next ones.
+    chosen: list[int] = []
+    for repo, n in wanted.items():
+        pick = (select(jobs.c.id).where(due_jobs(now), jobs.c.repo.is_(None) if repo is None else jobs.c.repo == repo)
+                .order_by(jobs.c.run_at, jobs.c.id).limit(n).with_for_update(skip_locked=True))
+        chosen += (await conn.execute(pick)).scalars().all()
+    return chosen

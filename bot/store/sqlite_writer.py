@@ -13,12 +13,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
+from bot.store.payloads import pack
+
 INSERT = ("INSERT OR IGNORE INTO jobs (delivery_key, source, event, name, repo, payload, status, attempts, run_at,"
           " created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)")
 
 
 class SqliteBatchWriter:
-    """Insert batches of jobs; returns the delivery keys that were new (not duplicates)."""
+    """Insert batches of jobs (payloads as received, stored packed); returns the delivery keys that were new."""
 
     def __init__(self, path: str, checkpoint_every: float = 1.0) -> None:
         self.path = path
@@ -59,6 +61,7 @@ class SqliteBatchWriter:
             conn.execute("BEGIN IMMEDIATE")
             new = set()
             for row in rows:
+                row = (*row[:5], pack(row[5]), *row[6:])  # here, off the event loop
                 if conn.execute(INSERT, row).rowcount == 1:
                     new.add(row[0])
             conn.execute("COMMIT")

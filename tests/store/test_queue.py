@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import zlib
 
@@ -35,6 +36,28 @@ class TestEnqueue:
         results = await asyncio.gather(*(queue.enqueue(job(f"k{i}")) for i in range(500)))
         assert all(results)
         assert (await queue.counts())[PENDING] == 500
+        await queue.close()
+
+
+class TestSqliteWriteLock:
+    async def test_a_held_write_lock_makes_enqueue_wait_without_blocking_the_loop(self, sqlite_db):
+        """While another connection holds SQLite's write lock, the delivery waits (the loop keeps
+        running) and is stored as soon as the lock is released."""
+        queue = JobQueue(sqlite_db)
+        await queue.enqueue(job("before"))
+        other = sqlite3.connect(sqlite_db.engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(queue.enqueue(job("during")))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not waiting.done()
+        other.execute("COMMIT")
+        other.close()
+        assert await asyncio.wait_for(waiting, 10) is True
+        assert await queue.enqueue(job("during")) is False
+        assert (await queue.counts())[PENDING] == 2
         await queue.close()
 
 

@@ -150,7 +150,8 @@ class Worker:
             self._remember_installation(event)
             errors: list[str] = []
             retry_after: float | None = None
-            for route in services.router.routes(event):
+            routes = services.router.routes(event)
+            for index, route in enumerate(routes):
                 if job.progress.get(route.key) in ("done", "refused", "failed"):
                     continue
                 ctx = Context(event, route.command, services, jlog.bind(handler=route.key), route.key, job.attempts)
@@ -160,7 +161,8 @@ class Worker:
                     retry_after = max(filter(None, (retry_after, wait)), default=None)
                 else:
                     job.progress[route.key] = outcome
-                    await queue.save_progress(job, self.name)
+                    if index < len(routes) - 1:  # after the last one, complete() or fail() records it
+                        await queue.save_progress(job, self.name)
             if errors:
                 status = await queue.fail(job, self.name, "\n".join(errors), retry_after=retry_after)
                 metrics.job_retries.inc()

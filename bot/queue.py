@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import Database
@@ -151,22 +151,29 @@ class JobQueue:
     async def claim(self, worker: str, limit: int = 1) -> list[Job]:
         """Lease up to `limit` due jobs, including running ones whose lease expired."""
         now = time.time()
-        due = or_(and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
-                  and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
+        # Expired leases first (their jobs are the oldest), then due pending jobs: two queries that
+        # each walk the (status, run_at) index, where one with an OR sorted every waiting job.
+        expired = and_(jobs.c.status == RUNNING, jobs.c.lease_until < now)
+        due = and_(jobs.c.status == PENDING, jobs.c.run_at <= now)
+        rows: list = []
+        async with self.db.begin() as conn:
+            for which in (expired, due):
+                if len(rows) < limit:
+                    rows += (await conn.execute(self._claim(which, limit - len(rows), worker, now))).all()
+        claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
+                       json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]
+        return sorted(claimed, key=lambda j: j.id)
+
+    def _claim(self, which, limit: int, worker: str, now: float):
         # FOR UPDATE SKIP LOCKED lets replicas claim side by side on PostgreSQL; SQLite has one
         # writer at a time, so the plain subquery is already exclusive there.
-        ids = select(jobs.c.id).where(due).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
+        ids = select(jobs.c.id).where(which).order_by(jobs.c.run_at, jobs.c.id).limit(limit)
         ids = ids.with_for_update(skip_locked=True)
-        stmt = (update(jobs).where(jobs.c.id.in_(ids.scalar_subquery()))
+        return (update(jobs).where(jobs.c.id.in_(ids.scalar_subquery()))
                 .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
                         attempts=jobs.c.attempts + 1)
                 .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
                            jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
-        async with self.db.begin() as conn:
-            rows = (await conn.execute(stmt)).all()
-        claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
-                       json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]
-        return sorted(claimed, key=lambda j: j.id)
 
     async def _update_mine(self, job: Job, worker: str, **values: Any) -> bool:
         stmt = (update(jobs).where(jobs.c.id == job.id, jobs.c.leased_by == worker, jobs.c.status == RUNNING)

@@ -240,10 +240,11 @@ class JobQueue:
         if row is None:
             return None
         found = dict(row)
-        try:
-            found["payload"] = unpack(bytes(found["payload"]))
-        except zlib.error:
-            pass  # shown as stored; the worker reports it as unreadable
+        if isinstance(found["payload"], (bytes, bytearray, memoryview)):  # SQLite may hold text written by hand
+            try:
+                found["payload"] = unpack(bytes(found["payload"]))
+            except zlib.error:
+                pass  # shown as stored; the worker reports it as unreadable
         return found
 
     async def prune(self, retention_days: int) -> int:

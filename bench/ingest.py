@@ -2,8 +2,11 @@
 
 Signed real `pull_request.opened` deliveries (npm @octokit/webhooks-examples) are posted over loopback at
 concurrency 1, 8 and 64 for a bounded time each. Servers run on CPU 0, the load generator on CPU 1.
-Prints requests/s, p50/p99 acknowledgement latency and peak RSS per server, the ratios to the targets,
-and checks that every delivery shipbot acknowledged with 202 is in its store.
+Prints requests/s, p50/p99 acknowledgement latency, CPU time per request (user + system of the server
+process, which other load on the machine does not change) and peak RSS per server, the ratios to the
+targets, and checks that every delivery shipbot acknowledged with 202 is in its store. Jobs that
+shipbot's worker deferred while deliveries poured in run after the last point; their CPU time is
+counted too, in the "including the jobs" figure.
 
     .venv/bin/python bench/ingest.py [--seconds 5] [--concurrency 1,8,64] [--skip-probot] [--json PATH]
 """
@@ -117,6 +120,15 @@ class Server:
         self.peak_rss = max(self.peak_rss, total)
         return total
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server and its children so far: robust to other load on the machine."""
+        try:
+            procs = [psutil.Process(self.proc.pid)]
+            procs += procs[0].children(recursive=True)
+            return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+        except psutil.Error:
+            return 0.0
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGTERM)
@@ -151,12 +163,27 @@ async def load(server: Server, body: bytes, concurrency: int, seconds: float, ev
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
+        cpu_before = server.cpu_seconds()
         began = time.monotonic()
         await asyncio.gather(sample_rss(), *(client(session) for _ in range(concurrency)))
         elapsed = time.monotonic() - began
+        cpu = server.cpu_seconds() - cpu_before
     latencies.sort()
     return {"rps": len(latencies) / elapsed, "p50": statistics.median(latencies) * 1000,
-            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "n": len(latencies), "statuses": statuses}
+            "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000, "n": len(latencies), "statuses": statuses,
+            "cpu_us": cpu / len(latencies) * 1e6}
+
+
+async def wait_for_jobs(db: Path, timeout: float = 120) -> bool:
+    """Wait until the worker has run every stored job; False if it did not within `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            left = conn.execute("select count(*) from jobs where status in ('pending', 'running')").fetchone()[0]
+        if not left:
+            return True
+        await asyncio.sleep(0.2)
+    return False
 
 
 def make_servers(db: Path, *, probot: bool = True) -> list[Server]:
@@ -191,6 +218,7 @@ async def main() -> int:
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     results: dict[str, dict[int, dict]] = {}
     idle: dict[str, int] = {}
+    with_jobs = (0.0, False)
     try:
         for server in servers:
             server.start()
@@ -200,8 +228,13 @@ async def main() -> int:
             server.peak_rss = 0
             await load(server, body, 8, 1.0, event)  # warm-up, not reported
             results[server.name] = {}
+            cpu_start = server.cpu_seconds()
             for c in concurrencies:
                 results[server.name][c] = await load(server, body, c, args.seconds, event)
+            if server.db is not None:
+                drained = await wait_for_jobs(server.db)
+                requests = sum(r["n"] for r in results[server.name].values())
+                with_jobs = ((server.cpu_seconds() - cpu_start) / requests * 1e6, drained)
             server.stop()
     finally:
         for server in servers:
@@ -213,10 +246,11 @@ async def main() -> int:
             "peak_rss": {server.name: server.peak_rss for server in servers}}, indent=1))
     print(f"\nbench/ingest.py: {args.seconds:.0f}s per point, server on CPU 0, load on CPU 1, "
           f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}")
-    print(f"{'server':<18}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'statuses':>22}")
+    print(f"{'server':<18}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU us/req':>11}{'statuses':>22}")
     for name, points in results.items():
         for c, r in points.items():
-            print(f"{name:<18}{c:>5}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{str(r['statuses']):>22}")
+            print(f"{name:<18}{c:>5}{r['rps']:>10.0f}{r['p50']:>9.2f}{r['p99']:>9.2f}{r['cpu_us']:>11.0f}"
+                  f"{str(r['statuses']):>22}")
     print(f"\n{'server':<18}{'idle RSS MiB':>14}{'peak RSS MiB':>14}")
     for server in servers:
         print(f"{server.name:<18}{idle[server.name] / 2**20:>14.1f}{server.peak_rss / 2**20:>14.1f}")
@@ -228,10 +262,13 @@ async def main() -> int:
         p99 = ours[c]["p99"] / base[c]["p99"]
         line = f"  c={c:<3} shipbot/minimal req/s {ratio:.2f}x" + (" (target >= 0.8x)" if c >= 8 else "")
         line += f", p99 {p99:.2f}x of minimal (target <= 2x)"
+        line += f", CPU/req {ours[c]['cpu_us'] / base[c]['cpu_us']:.2f}x of minimal"
         if "probot" in results:
             line += f", shipbot/probot req/s {ours[c]['rps'] / results['probot'][c]['rps']:.2f}x (target >= 1.2x)"
         print(line)
         ok &= (c < 8 or ratio >= 0.8) and p99 <= 2
+    print(f"  shipbot CPU per delivery including its job, all points: {with_jobs[0]:.0f} us"
+          + ("" if with_jobs[1] else " (jobs still pending after 120 s)"))
     print(f"  idle RSS with GitHub, GitLab and Slack configured: {idle['shipbot'] / 2**20:.1f} MiB (target <= 90)")
     accepted = sum(r["statuses"].get(202, 0) for r in ours.values())
     with sqlite3.connect(db) as conn:

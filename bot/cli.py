@@ -55,10 +55,11 @@ def serve(args: argparse.Namespace) -> int:
         log.info("board: off; set SHIPBOT_BOARD_TOKEN to show it")
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, freeze_startup_objects
 
-    web.run_app(create_app(settings), host=args.host, port=port, access_log=None, print=None,
-                handle_signals=True)
+    app = create_app(settings)
+    app.on_startup.append(freeze_startup_objects)  # after the lifecycle has opened everything
+    web.run_app(app, host=args.host, port=port, access_log=None, print=None, handle_signals=True)
     return 0
 
 

@@ -5,6 +5,7 @@ import asyncio
 import json
 import random
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import Database
 from bot.store.fair_claim import fair_claim_ids
+from bot.store.payloads import pack, unpack
 from bot.store.tables import jobs
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
@@ -42,10 +44,15 @@ class Job:
     event: str
     name: str
     repo: str | None
-    payload: bytes
+    stored: bytes  # the payload as stored, maybe compressed: see `payload`
     attempts: int
     progress: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
+
+    @property
+    def payload(self) -> bytes:
+        """The delivery body as received; zlib.error if the stored copy is damaged."""
+        return unpack(self.stored)
 
     @property
     def delivery_id(self) -> str:
@@ -102,6 +109,9 @@ class JobQueue:
         assert self._pending is not None
         while True:
             batch = [await self._pending.get()]
+            # One more turn of the event loop lets requests whose bodies have just arrived join this
+            # batch: at concurrency 8 that doubles the rows per commit for microseconds of latency.
+            await asyncio.sleep(0)
             while len(batch) < MAX_BATCH and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:
@@ -123,7 +133,7 @@ class JobQueue:
             return await self._sqlite.insert([(j.delivery_key, j.source, j.event, j.name, j.repo, j.payload, now, now)
                                               for j in batch])
         rows = [dict(delivery_key=j.delivery_key, source=j.source, event=j.event, name=j.name, repo=j.repo,
-                     payload=j.payload, status=PENDING, attempts=0, run_at=now, created_at=now) for j in batch]
+                     payload=pack(j.payload), status=PENDING, attempts=0, run_at=now, created_at=now) for j in batch]
         async with self.db.begin() as conn:
             result = await conn.execute(self._insert, rows)
             return {row[0] for row in result}
@@ -226,7 +236,15 @@ class JobQueue:
     async def get(self, job_id: int) -> dict | None:
         async with self.db.connect() as conn:
             row = (await conn.execute(select(jobs).where(jobs.c.id == job_id))).mappings().first()
-            return dict(row) if row else None
+        if row is None:
+            return None
+        found = dict(row)
+        if isinstance(found["payload"], (bytes, bytearray, memoryview)):  # SQLite may hold text written by hand
+            try:
+                found["payload"] = unpack(bytes(found["payload"]))
+            except zlib.error:
+                pass  # shown as stored; the worker reports it as unreadable
+        return found
 
     async def prune(self, retention_days: int) -> int:
         """Delete finished jobs (payloads included) older than the retention period."""

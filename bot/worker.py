@@ -159,7 +159,8 @@ class Worker:
             self._remember_installation(event)
             errors: list[str] = []
             retry_after: float | None = None
-            for route in services.router.routes(event):
+            routes = services.router.routes(event)
+            for index, route in enumerate(routes):
                 if job.progress.get(route.key) in ("done", "refused", "failed"):
                     continue
                 ctx = Context(event, route.command, services, jlog.bind(handler=route.key), route.key, job.attempts)
@@ -169,7 +170,8 @@ class Worker:
                     retry_after = max(filter(None, (retry_after, wait)), default=None)
                 else:
                     job.progress[route.key] = outcome
-                    await self._record(job, lambda: queue.save_progress(job, self.name))
+                    if index < len(routes) - 1:  # after the last one, complete() or fail() records it
+                        await self._record(job, lambda: queue.save_progress(job, self.name))
             if errors:
                 status = await self._record(job, lambda: queue.fail(job, self.name, "\n".join(errors),
                                                                     retry_after=retry_after))

@@ -145,6 +145,32 @@ class TestAnswers:
         await services.queue.close()
 
 
+class TestUnreadablePayload:
+    async def test_a_damaged_stored_payload_is_a_failed_job_with_the_reason(self, db):
+        """A compressed payload that no longer inflates fails its own job (kept for an operator), no other."""
+        from bot.store.payloads import pack
+
+        ran = []
+        router = Router()
+
+        @router.on("issue_comment.created")
+        async def record(ctx):
+            ran.append(ctx.event.delivery_id)
+
+        services = services_for(db, make_settings(), router)
+        await services.queue.enqueue(comment_job("hello", key="fine"))
+        async with db.begin() as conn:
+            await conn.execute(jobs.insert().values(
+                delivery_key="github:damaged", source="github", event="issue_comment", name="issue_comment.created",
+                repo="github:o/r", payload=pack(comment_job("hi").payload)[:-8], status=PENDING, attempts=0,
+                run_at=0, created_at=0))
+        await run_once(services, Worker(services, name="w"))
+        assert ran == ["fine"]
+        damaged = await services.queue.get(2)
+        assert damaged["status"] == PENDING and "stored payload cannot be read" in damaged["last_error"]
+        await services.queue.close()
+
+
 class TestPeriodic:
     async def test_periodic_tasks_run_from_the_worker_loop(self, sqlite_db):
         """A task registered with @router.every runs while the worker runs, and a crash in it is contained."""

@@ -32,13 +32,16 @@ class Refused(Exception):
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The whole body, or Refused(413) as soon as it is known to exceed `limit`."""
-    too_big = answer(413, error=f"body is larger than the limit of {limit} bytes (SHIPBOT_MAX_BODY_BYTES)")
     if request.content_length is not None and request.content_length > limit:
-        raise Refused(too_big)
+        raise Refused(_too_big(limit))
     try:
         return await request.read()
     except web.HTTPRequestEntityTooLarge:
-        raise Refused(too_big) from None
+        raise Refused(_too_big(limit)) from None
+
+
+def _too_big(limit: int) -> web.Response:
+    return answer(413, error=f"body is larger than the limit of {limit} bytes (SHIPBOT_MAX_BODY_BYTES)")
 
 
 MALFORMED = (AttributeError, KeyError, TypeError, ValueError)

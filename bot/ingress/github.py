@@ -1,10 +1,12 @@
 """Receive GitHub webhooks: verify X-Hub-Signature-256 with gidgethub, normalize, store."""
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import orjson
 from aiohttp import web
-from gidgethub import BadRequest, ValidationFailure
-from gidgethub.sansio import Event as GitHubEvent
+from gidgethub import ValidationFailure
+from gidgethub.sansio import validate_event
 
 from bot.ingress.common import MALFORMED, SERVICES, Refused, answer, digest_id, malformed, read_body, store
 from bot.sansio.events import from_github
@@ -22,42 +24,55 @@ async def receive(request: web.Request) -> web.Response:
         body = await read_body(request, services.settings.max_body_bytes)
     except Refused as refused:
         return refused.response
-    headers = {k.lower(): v for k, v in request.headers.items()}
-    if "x-hub-signature-256" not in headers:
+    headers = request.headers  # case-insensitive
+    signature = headers.get("X-Hub-Signature-256")
+    if signature is None:
         return answer(401, error="X-Hub-Signature-256 is missing; set the webhook's secret on GitHub")
-    event_name = headers.get("x-github-event")
+    event_name = headers.get("X-GitHub-Event")
     if not event_name:
         return answer(400, error="X-GitHub-Event header is missing")
-    if "x-github-delivery" not in headers:  # hashing 25 MB bodies only when GitHub gave no id
-        headers["x-github-delivery"] = digest_id("github", event_name, body)
-    gh_event = _verified(headers, body, settings.webhook_secrets)
-    if isinstance(gh_event, web.Response):
-        return gh_event
+    if not _signed(body, signature, settings.webhook_secrets):
+        return answer(401, error="signature does not match; check GITHUB_WEBHOOK_SECRET")
+    # hashing 25 MB bodies only when GitHub gave no id
+    delivery_id = headers.get("X-GitHub-Delivery") or digest_id("github", event_name, body)
+    kind = request.content_type.lower()
+    data = _decoded(body, kind, request.charset)
+    if isinstance(data, web.Response):
+        return data
     if event_name == "ping":
         services.metrics.deliveries.labels("github", "ping", "ignored").inc()
-        return answer(200, status="pong", zen=gh_event.data.get("zen"))
+        return answer(200, status="pong", zen=data.get("zen"))
     try:
-        event = from_github(event_name, gh_event.data, gh_event.delivery_id)
+        event = from_github(event_name, data, delivery_id)
     except MALFORMED:
         return malformed("GitHub", event_name)
-    raw = body if request.content_type.lower() == "application/json" else orjson.dumps(gh_event.data)
+    raw = body if kind == "application/json" else orjson.dumps(data)
     return await store(services, event, event_name, raw)
 
 
-def _verified(headers: dict[str, str], body: bytes, secrets) -> GitHubEvent | web.Response:
+def _signed(body: bytes, signature: str, secrets) -> bool:
     # Two secrets while one is rotated: the delivery is genuine if either signs it.
     for secret in secrets:
         try:
-            gh_event = GitHubEvent.from_http(headers, body, secret=secret)
+            validate_event(body, signature=signature, secret=secret)
+            return True
         except ValidationFailure:
             continue
-        except BadRequest:
-            if headers.get("content-type", "").split(";")[0].strip().lower() not in JSON_TYPES:
-                return answer(415, error="expected Content-Type application/json")
-            return answer(400, error="the body is not a valid webhook payload")
-        except (ValueError, KeyError, UnicodeDecodeError):
-            return answer(400, error="the body is not a valid webhook payload")
-        if not isinstance(gh_event.data, dict):
-            return answer(400, error="the body is not a JSON object")
-        return gh_event
-    return answer(401, error="signature does not match; check GITHUB_WEBHOOK_SECRET")
+    return False
+
+
+def _decoded(body: bytes, kind: str, charset: str | None) -> dict | web.Response:
+    """The payload as a dict, parsed with orjson: what the worker reads stored payloads with, and a
+    few times faster than the json module gidgethub's Event.from_http uses."""
+    if kind not in JSON_TYPES:
+        return answer(415, error="expected Content-Type application/json")
+    try:
+        text = body if charset in (None, "utf-8", "utf8") else body.decode(charset)
+        if kind == "application/x-www-form-urlencoded":
+            text = parse_qs(text if isinstance(text, str) else text.decode())["payload"][0]
+        data = orjson.loads(text)
+    except (ValueError, KeyError, LookupError):  # bad JSON or encoding, unknown charset, no payload field
+        return answer(400, error="the body is not a valid webhook payload")
+    if not isinstance(data, dict):
+        return answer(400, error="the body is not a JSON object")
+    return data

@@ -105,10 +105,10 @@ def verify(headers, body: bytes, secrets, now: float) -> str | None:
 def _well_formed(content_type: str, body: bytes) -> bool:
     """Does the body look like something Slack sends? Bolt is not asked to parse anything else."""
     try:
-        if content_type == "application/json":
+        if content_type == "application/json" or body.startswith(b"{"):  # Bolt reads either as JSON
             data = orjson.loads(body)
             return isinstance(data, dict) and isinstance(data.get("type"), str)
-        # Blank values kept, as Bolt keeps them: `payload=` is an (unreadable) interaction there.
+        # Blank values kept: Bolt parses an empty `payload=` as JSON too.
         form = parse_qs(body.decode("utf-8"), strict_parsing=False, keep_blank_values=True)
     except (ValueError, UnicodeDecodeError):
         return False

@@ -124,6 +124,8 @@ class TestRefusals:
         (b"command=0&payload=", "application/x-www-form-urlencoded", 400),  # found by schemathesis: was a 500
         (b'["array"]', "application/json", 400),
         (b"command=/deploy", "text/plain", 415),
+        (b"channel_id=&command=0&payload=", "application/x-www-form-urlencoded", 400),
+        (b"{&command=/deploy", "application/x-www-form-urlencoded", 400),
     ])
     async def test_malformed(self, slack, body, content_type, status):
         """Signed but malformed bodies are 400, wrong content types 415."""

@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+import zlib
 
-from sqlalchemy import update
+import orjson
+import pytest
+from sqlalchemy import insert, select, update
 
 from bot.queue import DEAD, DONE, PENDING, RUNNING, JobQueue, NewJob, backoff
 from bot.store import Database
+from bot.store.payloads import pack
 from bot.store.tables import jobs
 
 
@@ -31,6 +36,72 @@ class TestEnqueue:
         results = await asyncio.gather(*(queue.enqueue(job(f"k{i}")) for i in range(500)))
         assert all(results)
         assert (await queue.counts())[PENDING] == 500
+        await queue.close()
+
+
+class TestSqliteWriteLock:
+    async def test_a_held_write_lock_makes_enqueue_wait_without_blocking_the_loop(self, sqlite_db):
+        """While another connection holds SQLite's write lock, the delivery waits (the loop keeps
+        running) and is stored as soon as the lock is released."""
+        queue = JobQueue(sqlite_db)
+        await queue.enqueue(job("before"))
+        other = sqlite3.connect(sqlite_db.engine.url.database, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        waiting = asyncio.create_task(queue.enqueue(job("during")))
+        ticks = 0
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert ticks == 20 and not waiting.done()
+        other.execute("COMMIT")
+        other.close()
+        assert await asyncio.wait_for(waiting, 10) is True
+        assert await queue.enqueue(job("during")) is False
+        assert (await queue.counts())[PENDING] == 2
+        await queue.close()
+
+
+class TestStoredPayloads:
+    async def test_large_payloads_are_stored_compressed_and_read_back_as_received(self, db):
+        """A big body takes a fraction of its size in the store; the worker and `get` see it unchanged."""
+        queue = JobQueue(db)
+        body = orjson.dumps({"ref": "refs/heads/main", "commits": [{"message": f"fix: thing {i}", "url": "u" * 40}
+                                                                    for i in range(200)]})
+        await queue.enqueue(NewJob("github:big", "github", "push", "push", "github:o/r", body))
+        await queue.enqueue(job("small"))
+        async with db.connect() as conn:
+            stored = dict((await conn.execute(select(jobs.c.delivery_key, jobs.c.payload))).all())
+        assert len(stored["github:big"]) < len(body) / 5
+        assert bytes(stored["github:small"]) == job("small").payload, "small bodies are stored as they are"
+        claimed = {j.delivery_key: j.payload for j in await queue.claim("w", 2)}
+        assert claimed == {"github:big": body, "github:small": job("small").payload}
+        assert (await queue.get(1))["payload"] == body
+        await queue.close()
+
+    async def test_rows_stored_before_compression_still_read(self, db):
+        """A plain JSON payload written by an older shipbot is read as it is."""
+        queue = JobQueue(db)
+        body = orjson.dumps({"ref": "refs/heads/main", "padding": " " * 2000})
+        async with db.begin() as conn:
+            await conn.execute(insert(jobs).values(
+                delivery_key="github:old", source="github", event="push", name="push", repo="github:o/r",
+                payload=body, status=PENDING, attempts=0, run_at=0, created_at=0))
+        [old] = await queue.claim("w", 1)
+        assert old.payload == body and (await queue.get(old.id))["payload"] == body
+        await queue.close()
+
+    async def test_damaged_compressed_payload_fails_only_its_own_job(self, db):
+        """A compressed row that no longer inflates is claimed like any other; reading it raises."""
+        queue = JobQueue(db)
+        await queue.enqueue(job("fine"))
+        async with db.begin() as conn:
+            await conn.execute(insert(jobs).values(
+                delivery_key="github:damaged", source="github", event="push", name="push", repo="github:o/r",
+                payload=pack(b"{" + b" " * 4000 + b"}")[:-8], status=PENDING, attempts=0, run_at=0, created_at=0))
+        claimed = {j.delivery_key: j for j in await queue.claim("w", 2)}
+        assert claimed["github:fine"].payload == job("fine").payload
+        with pytest.raises(zlib.error):
+            claimed["github:damaged"].payload
         await queue.close()
 
 

@@ -11,7 +11,7 @@ hundreds of milliseconds per claim once tens of thousands of jobs wait.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import jobs
@@ -19,10 +19,14 @@ from bot.store.tables import jobs
 PENDING, RUNNING = "pending", "running"
 
 
-def due_jobs(now: float):
-    """Pending jobs whose time has come, and running jobs whose worker stopped renewing the lease."""
-    return or_(and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
-               and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
+def due_parts(now: float):
+    """Pending jobs whose time has come, and running jobs whose worker stopped renewing the lease.
+
+    Two conditions asked separately, never OR-ed: each walks the (status, repo, run_at) index,
+    where an OR makes the database read every row, done ones and their payloads included.
+    """
+    return (and_(jobs.c.status == PENDING, jobs.c.run_at <= now),
+            and_(jobs.c.status == RUNNING, jobs.c.lease_until < now))
 
 
 def quotas(waiting: list[tuple[str | None, int]], running: dict[str, int], limit: int,
@@ -57,10 +61,15 @@ async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo
         select(jobs.c.repo, func.count())
         .where(jobs.c.status == RUNNING, jobs.c.lease_until >= now, jobs.c.repo.is_not(None))
         .group_by(jobs.c.repo))).all())
-    oldest = func.min(jobs.c.run_at)
-    waiting = [(repo, count) for repo, count, _ in (await conn.execute(
-        select(jobs.c.repo, func.count(), oldest).where(due_jobs(now))
-        .group_by(jobs.c.repo).order_by(oldest))).all()]
+    counts: dict[str | None, int] = {}
+    oldest: dict[str | None, float] = {}
+    for part in due_parts(now):
+        first = func.min(jobs.c.run_at)
+        for repo, count, at in (await conn.execute(
+                select(jobs.c.repo, func.count(), first).where(part).group_by(jobs.c.repo))).all():
+            counts[repo] = counts.get(repo, 0) + count
+            oldest[repo] = min(at, oldest.get(repo, at))
+    waiting = sorted(counts.items(), key=lambda item: oldest[item[0]])
     wanted = quotas(waiting, running, limit, per_repo)
     if not wanted:
         return []
@@ -68,7 +77,13 @@ async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo
     # UNION, and per repository it passes over jobs another replica is claiming to the next ones.
     chosen: list[int] = []
     for repo, n in wanted.items():
-        pick = (select(jobs.c.id).where(due_jobs(now), jobs.c.repo.is_(None) if repo is None else jobs.c.repo == repo)
-                .order_by(jobs.c.run_at, jobs.c.id).limit(n).with_for_update(skip_locked=True))
-        chosen += (await conn.execute(pick)).scalars().all()
+        same_repo = jobs.c.repo.is_(None) if repo is None else jobs.c.repo == repo
+        for part in due_parts(now):
+            if n <= 0:
+                break
+            pick = (select(jobs.c.id).where(part, same_repo).order_by(jobs.c.run_at, jobs.c.id).limit(n)
+                    .with_for_update(skip_locked=True))
+            found = (await conn.execute(pick)).scalars().all()
+            chosen += found
+            n -= len(found)
     return chosen

@@ -30,6 +30,7 @@ jobs = Table(
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float),
     Index("ix_jobs_status_run_at", "status", "run_at"),
+    Index("ix_jobs_status_repo_run_at", "status", "repo", "run_at"),  # the fair claim's per-repository walks
     Index("ix_jobs_created_at", "created_at"),
 )
 

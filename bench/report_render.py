@@ -210,7 +210,7 @@ def render_markdown(figures: dict, plot: str | None = None) -> str:
         replicas = figures["replicas"]
         out += ["## Replica scaling", "",
                 f"One against two `shipbot serve` processes on one PostgreSQL database, {replicas['seconds']:g} s "
-                "per point, requests alternating between the replicas; processes are not pinned to CPUs, and "
+                "per point, requests alternating between the replicas and coming from 16 repositories; processes are not pinned to CPUs, and "
                 "the load generator and PostgreSQL share the same CPUs, so on a machine with few CPUs the "
                 "ratio shows the cost of a second replica more than its gain. No target is set for it.", "",
                 *replicas_section(replicas), ""]
@@ -237,7 +237,7 @@ def plot(figures: dict, path: Path) -> Path:
         axis.set_xscale("log", base=2)
         axis.set_yscale("log")
         axis.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}"))
         axis.yaxis.set_minor_formatter(ticker.NullFormatter())
         axis.set_xticks(concurrency, [str(c) for c in concurrency])
         axis.set_xlabel("concurrent clients")

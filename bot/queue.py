@@ -5,7 +5,6 @@ import asyncio
 import json
 import random
 import time
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store import Database
 from bot.store.fair_claim import fair_claim_ids
-from bot.store.payloads import pack, unpack
+from bot.store.payloads import DamagedPayload, pack, unpack
 from bot.store.tables import jobs
 
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
@@ -51,7 +50,7 @@ class Job:
 
     @property
     def payload(self) -> bytes:
-        """The delivery body as received; zlib.error if the stored copy is damaged."""
+        """The delivery body as received; DamagedPayload if the stored copy is damaged."""
         return unpack(self.stored)
 
     @property
@@ -242,7 +241,7 @@ class JobQueue:
         if isinstance(found["payload"], (bytes, bytearray, memoryview)):  # SQLite may hold text written by hand
             try:
                 found["payload"] = unpack(bytes(found["payload"]))
-            except zlib.error:
+            except DamagedPayload:
                 pass  # shown as stored; the worker reports it as unreadable
         return found
 

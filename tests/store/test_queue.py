@@ -12,7 +12,7 @@ from sqlalchemy import insert, select, update
 
 from bot.queue import DEAD, DONE, PENDING, RUNNING, JobQueue, NewJob, backoff
 from bot.store import Database
-from bot.store.payloads import pack
+from bot.store.payloads import DamagedPayload, pack
 from bot.store.tables import jobs
 
 
@@ -90,6 +90,18 @@ class TestStoredPayloads:
         assert old.payload == body and (await queue.get(old.id))["payload"] == body
         await queue.close()
 
+    async def test_rows_compressed_with_zlib_by_an_earlier_version_still_read(self, db):
+        """Earlier versions stored large payloads as zlib streams; they stay readable after an upgrade."""
+        queue = JobQueue(db)
+        body = orjson.dumps({"ref": "refs/heads/main", "padding": "p" * 2000})
+        async with db.begin() as conn:
+            await conn.execute(insert(jobs).values(
+                delivery_key="github:zlib", source="github", event="push", name="push", repo="github:o/r",
+                payload=zlib.compress(body, 1), status=PENDING, attempts=0, run_at=0, created_at=0))
+        [old] = await queue.claim("w", 1)
+        assert old.payload == body and (await queue.get(old.id))["payload"] == body
+        await queue.close()
+
     async def test_damaged_compressed_payload_fails_only_its_own_job(self, db):
         """A compressed row that no longer inflates is claimed like any other; reading it raises."""
         queue = JobQueue(db)
@@ -100,7 +112,7 @@ class TestStoredPayloads:
                 payload=pack(b"{" + b" " * 4000 + b"}")[:-8], status=PENDING, attempts=0, run_at=0, created_at=0))
         claimed = {j.delivery_key: j for j in await queue.claim("w", 2)}
         assert claimed["github:fine"].payload == job("fine").payload
-        with pytest.raises(zlib.error):
+        with pytest.raises(DamagedPayload):
             claimed["github:damaged"].payload
         await queue.close()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import time
 from contextlib import AsyncExitStack
 
 import structlog
@@ -84,7 +85,11 @@ def _lazy(module: str):
             import importlib
 
             handler = importlib.import_module(module).receive
-        return await handler(request)
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        finally:
+            request.app[SERVICES].queue.load.add(time.perf_counter() - started)
 
     return receive
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.ingest_load import IngestLoad
 from bot.store import Database
 from bot.store.fair_claim import fair_claim_ids
 from bot.store.payloads import DamagedPayload, pack, unpack
@@ -81,7 +82,7 @@ class JobQueue:
         self.lease_seconds = lease_seconds
         self.new_work = asyncio.Event()
         self._pending: asyncio.Queue[tuple[NewJob, asyncio.Future]] | None = None
-        self.last_enqueue = 0.0  # monotonic time of the newest acceptance
+        self.load = IngestLoad()  # fed by the ingress routes (bot/app.py)
         self._writer: asyncio.Task | None = None
         insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
         self._insert = (insert(jobs).on_conflict_do_nothing(index_elements=["delivery_key"])
@@ -98,7 +99,6 @@ class JobQueue:
             self._pending = asyncio.Queue()
             self._writer = asyncio.create_task(self._write_batches(), name="shipbot-queue-writer")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.last_enqueue = time.monotonic()
         await self._pending.put((job, future))
         return await future
 
@@ -137,9 +137,9 @@ class JobQueue:
             result = await conn.execute(self._insert, rows)
             return {row[0] for row in result}
 
-    def ingest_busy(self, window: float = 0.05) -> bool:
-        """True while deliveries keep arriving: workers then leave the CPU and the database to ingress."""
-        return time.monotonic() - self.last_enqueue < window
+    def ingest_busy(self) -> bool:
+        """True while ingress takes much of the loop: workers then leave the CPU and the database to it."""
+        return self.load.busy()
 
     async def close(self) -> None:
         """Stop the writer after the queued writes are done."""

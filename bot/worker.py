@@ -20,10 +20,10 @@ log = structlog.get_logger("shipbot.worker")
 T = TypeVar("T")
 
 PRUNE_EVERY = 3600.0
-# While deliveries pour in, acknowledging them comes first (Slack gives 3 s, GitHub 10 s); jobs
-# wait, but at least one is started this often so a long burst cannot starve them.
+# While ingress takes much of the loop (bot/ingest_load.py), acknowledging comes first; jobs wait,
+# but one is started this often so a long flood cannot starve them.
 BUSY_PAUSE = 0.05
-BUSY_MIN_INTERVAL = 0.25
+BUSY_MIN_INTERVAL = 1.0
 # Waits between tries to record a job's outcome while the database is away (seconds).
 RECORD_RETRY_FIRST, RECORD_RETRY_CAP = 0.5, 5.0
 

@@ -49,6 +49,15 @@ class Metrics:
                                   ["window"], registry=r)
         self._dora_due = 0.0
         self.clock = time.monotonic
+        self._delivery_counters: dict[tuple[str, str, str], object] = {}
+
+    def delivered(self, source: str, event: str, outcome: str) -> None:
+        """Count one delivery. The labelled child is kept: looking it up costs more than the count."""
+        key = (source, event, outcome)
+        child = self._delivery_counters.get(key)
+        if child is None:
+            child = self._delivery_counters[key] = self.deliveries.labels(source, event, outcome)
+        child.inc()
 
     def dora_due(self) -> bool:
         """True at most once per DORA_CACHE_SECONDS: the caller then computes and calls set_dora."""

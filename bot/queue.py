@@ -81,7 +81,8 @@ class JobQueue:
         self.max_attempts = max_attempts
         self.lease_seconds = lease_seconds
         self.new_work = asyncio.Event()
-        self._pending: asyncio.Queue[tuple[NewJob, asyncio.Future]] | None = None
+        self._pending: list[tuple[NewJob, asyncio.Future]] | None = None  # waiting for the next commit
+        self._wake: asyncio.Future | None = None  # the writer's, while it has nothing to write
         self.load = IngestLoad()  # fed by the ingress routes (bot/app.py)
         self._writer: asyncio.Task | None = None
         insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
@@ -96,23 +97,29 @@ class JobQueue:
     async def enqueue(self, job: NewJob) -> bool:
         """Store a job before answering; True if new, False for a duplicate delivery."""
         if self._pending is None:
-            self._pending = asyncio.Queue()
+            self._pending = []
             self._writer = asyncio.create_task(self._write_batches(), name="shipbot-queue-writer")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._pending.put((job, future))
+        self._pending.append((job, future))
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
         return await future
 
     async def _write_batches(self) -> None:
         # Group commit: whatever arrived while the previous batch was being written goes in the
         # next transaction, so concurrency costs one commit per batch, not one per request.
-        assert self._pending is not None
+        pending = self._pending
+        assert pending is not None
+        loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._pending.get()]
+            if not pending:
+                self._wake = loop.create_future()
+                await self._wake
             # One more turn of the event loop lets requests whose bodies have just arrived join this
             # batch: at concurrency 8 that doubles the rows per commit for microseconds of latency.
             await asyncio.sleep(0)
-            while len(batch) < MAX_BATCH and not self._pending.empty():
-                batch.append(self._pending.get_nowait())
+            batch = pending[:MAX_BATCH]
+            del pending[:MAX_BATCH]
             try:
                 inserted = await self._insert_many([job for job, _ in batch])
             except Exception as exc:  # the store is down: every waiter answers 503
@@ -144,7 +151,7 @@ class JobQueue:
     async def close(self) -> None:
         """Stop the writer after the queued writes are done."""
         if self._writer:
-            while self._pending is not None and not self._pending.empty():
+            while self._pending:
                 await asyncio.sleep(0.01)
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)

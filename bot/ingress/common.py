@@ -68,17 +68,17 @@ async def store(services: Services, event: Event, header: str, raw: bytes) -> we
     """
     metrics = services.metrics
     if not services.router.routes(event):
-        metrics.deliveries.labels(event.source, event.kind, "ignored").inc()
+        metrics.delivered(event.source, event.kind, "ignored")
         return answer(200, status="ignored", reason=f"no handler takes {event.name}")
     job = NewJob(delivery_key=f"{event.source}:{event.delivery_id}", source=event.source, event=header,
                  name=event.name, repo=str(event.repo) if event.repo else None, payload=raw)
     try:
         new = await services.queue.enqueue(job)
     except StoreUnavailable as exc:
-        metrics.deliveries.labels(event.source, event.kind, "unavailable").inc()
+        metrics.delivered(event.source, event.kind, "unavailable")
         log.error("store_unavailable", delivery_id=event.delivery_id, error=str(exc))
         return answer(503, error="the event could not be stored; retry later")
     outcome = "stored" if new else "duplicate"
-    metrics.deliveries.labels(event.source, event.kind, outcome).inc()
+    metrics.delivered(event.source, event.kind, outcome)
     return answer(202, status=outcome, delivery_id=event.delivery_id)
 

@@ -40,7 +40,7 @@ async def receive(request: web.Request) -> web.Response:
     if isinstance(data, web.Response):
         return data
     if event_name == "ping":
-        services.metrics.deliveries.labels("github", "ping", "ignored").inc()
+        services.metrics.delivered("github", "ping", "ignored")
         return answer(200, status="pong", zen=data.get("zen"))
     try:
         event = from_github(event_name, data, delivery_id)

@@ -145,7 +145,7 @@ async def receive(request: web.Request) -> web.Response:
         return refused.response
     refusal = verify(request.headers, body, settings.signing_secrets, time.time())
     if refusal:
-        services.metrics.deliveries.labels("slack", "unknown", "unauthorized").inc()
+        services.metrics.delivered("slack", "unknown", "unauthorized")
         return answer(401, error=refusal)
     content_type = request.content_type.lower()
     if content_type not in ("application/x-www-form-urlencoded", "application/json"):

@@ -11,7 +11,7 @@ hundreds of milliseconds per claim once tens of thousands of jobs wait.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import jobs
@@ -55,6 +55,30 @@ def quotas(waiting: list[tuple[str | None, int]], running: dict[str, int], limit
     return {repo: n for repo, n in taken.items() if n}
 
 
+# The repositories with pending jobs, one index probe each (a "loose index scan": neither SQLite
+# nor PostgreSQL skips through an index on its own, https://wiki.postgresql.org/wiki/Loose_indexscan),
+# and for each its oldest due job and how many are due, counted no further than needed. A GROUP BY
+# over the pending jobs reads every one of them, and a flood leaves tens of thousands waiting.
+PENDING_BY_REPO = text("""
+WITH RECURSIVE repos(repo) AS (
+    SELECT MIN(repo) FROM jobs WHERE status = 'pending'
+    UNION ALL
+    SELECT (SELECT MIN(repo) FROM jobs WHERE status = 'pending' AND repo > repos.repo)
+    FROM repos WHERE repos.repo IS NOT NULL
+)
+SELECT repo,
+       (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND repo = repos.repo AND run_at <= :now),
+       (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND repo = repos.repo
+                              AND run_at <= :now LIMIT :enough) AS due)
+FROM repos WHERE repo IS NOT NULL
+UNION ALL
+SELECT NULL,
+       (SELECT MIN(run_at) FROM jobs WHERE status = 'pending' AND repo IS NULL AND run_at <= :now),
+       (SELECT COUNT(*) FROM (SELECT 1 FROM jobs WHERE status = 'pending' AND repo IS NULL
+                              AND run_at <= :now LIMIT :enough) AS due)
+""")
+
+
 async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo: int) -> list[int]:
     """The ids of up to `limit` due jobs to lease now, fairly per repository, locked on PostgreSQL."""
     running = dict((await conn.execute(
@@ -63,10 +87,12 @@ async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo
         .group_by(jobs.c.repo))).all())
     counts: dict[str | None, int] = {}
     oldest: dict[str | None, float] = {}
-    for part in due_parts(now):
-        first = func.min(jobs.c.run_at)
-        for repo, count, at in (await conn.execute(
-                select(jobs.c.repo, func.count(), first).where(part).group_by(jobs.c.repo))).all():
+    # quotas() never takes more than `limit` from a repository, nor more than per_repo once.
+    found = (await conn.execute(PENDING_BY_REPO, {"now": now, "enough": max(limit, per_repo)})).all()
+    expired = (await conn.execute(select(jobs.c.repo, func.count(), func.min(jobs.c.run_at))
+                                  .where(due_parts(now)[1]).group_by(jobs.c.repo))).all()
+    for repo, at, count in [*found, *((repo, at, count) for repo, count, at in expired)]:
+        if count:
             counts[repo] = counts.get(repo, 0) + count
             oldest[repo] = min(at, oldest.get(repo, at))
     waiting = sorted(counts.items(), key=lambda item: oldest[item[0]])

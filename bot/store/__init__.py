@@ -14,6 +14,8 @@ MIGRATION_LOCK_KEY = 0x5_41_1B_07
 # Seconds to wait for a new PostgreSQL connection (asyncpg waits 60 by default). A host that
 # swallows packets then costs a 503 within GitHub's 10 s webhook timeout, not a hung request.
 CONNECT_TIMEOUT = 5.0
+# SQLite: after a flood has grown the WAL and it rewinds, the file is cut back to this size.
+WAL_KEEP_BYTES = 64 * 1024 * 1024
 
 
 class Database:
@@ -115,6 +117,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")  # see sqlite_writer.py
         cur.close()
 
     @event.listens_for(engine, "begin")

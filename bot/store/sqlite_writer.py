@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Sequence
 
+from bot.store import WAL_KEEP_BYTES
 from bot.store.payloads import pack
 
 IN_LOOP_ROWS = 64  # bigger batches go to the thread, so the loop never stalls for more than ~3 ms
@@ -52,6 +53,9 @@ class SqliteBatchWriter:
         # Checkpoints (copying the WAL into the database, with an fsync) run in a thread of their
         # own, not in the commit an acknowledgement waits for: https://www.sqlite.org/wal.html#ckpt
         conn.execute("PRAGMA wal_autocheckpoint=0")
+        # Under a flood the WAL cannot rewind (writes never pause), so it grows by tens of MB a second;
+        # once it has been copied and rewinds, the file is cut back instead of keeping its peak size.
+        conn.execute(f"PRAGMA journal_size_limit={WAL_KEEP_BYTES}")
         return conn
 
     def _checkpoint_loop(self, every: float) -> None:

@@ -8,12 +8,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ingest_load import IngestLoad
 from bot.store import Database
-from bot.store.fair_claim import fair_claim_ids
+from bot.store.fair_claim import due_parts, fair_claim_ids
 from bot.store.payloads import DamagedPayload, pack, unpack
 from bot.store.tables import jobs
 
@@ -164,27 +164,43 @@ class JobQueue:
     async def claim(self, worker: str, limit: int = 1) -> list[Job]:
         """Lease up to `limit` due jobs (including running ones whose lease expired), fairly per repository."""
         now = time.time()
-        async with self.db.begin() as conn:
-            chosen = await fair_claim_ids(conn, now, limit, self.per_repo)
+        lease = (update(jobs).values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
+                                     attempts=jobs.c.attempts + 1)
+                 .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
+                            jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
+        if self._sqlite is not None:
+            # Choose without the write lock, then lease in one statement that checks again that each
+            # job is still due (another process may have taken it meanwhile).
+            async with self.db.connect() as conn:
+                chosen = await fair_claim_ids(conn, now, limit, self.per_repo)
             if not chosen:
                 return []
-            # The chosen rows are locked (FOR UPDATE SKIP LOCKED) on PostgreSQL, so replicas claim side by
-            # side; on SQLite the transaction's BEGIN IMMEDIATE makes the claim exclusive.
-            stmt = (update(jobs).where(jobs.c.id.in_(chosen))
-                    .values(status=RUNNING, leased_by=worker, lease_until=now + self.lease_seconds,
-                            attempts=jobs.c.attempts + 1)
-                    .returning(jobs.c.id, jobs.c.delivery_key, jobs.c.source, jobs.c.event, jobs.c.name,
-                               jobs.c.repo, jobs.c.payload, jobs.c.attempts, jobs.c.progress, jobs.c.created_at))
-            rows = (await conn.execute(stmt)).all()
-        claimed = [Job(r.id, r.delivery_key, r.source, r.event, r.name, r.repo, bytes(r.payload), r.attempts,
-                       json.loads(r.progress) if r.progress else {}, r.created_at) for r in rows]
+            rows, _ = await self._write(lease.where(jobs.c.id.in_(chosen), or_(*due_parts(now))))
+        else:
+            async with self.db.begin() as conn:
+                # The chosen rows are locked (FOR UPDATE SKIP LOCKED), so replicas claim side by side.
+                chosen = await fair_claim_ids(conn, now, limit, self.per_repo)
+                if not chosen:
+                    return []
+                rows = (await conn.execute(lease.where(jobs.c.id.in_(chosen)))).all()
+        claimed = [Job(id_, key, source, event, name, repo, bytes(payload), attempts,
+                       json.loads(progress) if progress else {}, created_at)
+                   for id_, key, source, event, name, repo, payload, attempts, progress, created_at in rows]
         return sorted(claimed, key=lambda j: j.id)
+
+    async def _write(self, stmt) -> tuple[list[tuple], int]:
+        """Run one write statement: on a SQLite file through the in-loop writer, else in a transaction."""
+        if self._sqlite is not None:
+            compiled = stmt.compile(dialect=self.db.engine.dialect, compile_kwargs={"render_postcompile": True})
+            return await self._sqlite.execute(str(compiled), [compiled.params[name] for name in compiled.positiontup])
+        async with self.db.begin() as conn:
+            result = await conn.execute(stmt)
+            return (result.all() if result.returns_rows else []), result.rowcount
 
     async def _update_mine(self, job: Job, worker: str, **values: Any) -> bool:
         stmt = (update(jobs).where(jobs.c.id == job.id, jobs.c.leased_by == worker, jobs.c.status == RUNNING)
                 .values(**values))
-        async with self.db.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return (await self._write(stmt))[1] == 1
 
     async def extend_lease(self, job: Job, worker: str) -> bool:
         """Keep a long job ours; False if another worker took it over."""

@@ -30,10 +30,12 @@ class Database:
             self.engine: AsyncEngine = create_async_engine(
                 url, pool_size=1, max_overflow=0, pool_timeout=60, connect_args={"timeout": 30})
             _configure_sqlite(self.engine.sync_engine)
+            self._reader = self.engine.execution_options(shipbot_reads_only=True)
         else:
             self.engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800,
                 connect_args={"timeout": CONNECT_TIMEOUT})
+            self._reader = self.engine
 
     @property
     def dialect(self) -> str:
@@ -44,7 +46,8 @@ class Database:
         return self.engine.begin()
 
     def connect(self):
-        return self.engine.connect()
+        """For reading: on SQLite its transaction does not take the write lock (see "begin" below)."""
+        return self._reader.connect()
 
     async def ping(self) -> None:
         """Raise when the database cannot answer a trivial query."""
@@ -124,7 +127,10 @@ def _configure_sqlite(engine: Engine) -> None:
     def begin_immediate(conn):
         # Take the write lock at BEGIN: a deferred transaction that later writes can fail with
         # SQLITE_BUSY at once instead of waiting (https://www.sqlite.org/lang_transaction.html).
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Database.connect() is for reads; holding the write lock there would stall every
+        # acknowledgement (bot/store/sqlite_writer.py) for as long as the read takes.
+        reads_only = conn.get_execution_options().get("shipbot_reads_only")
+        conn.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 async def open_database(url: str) -> Database:

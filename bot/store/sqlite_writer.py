@@ -17,11 +17,12 @@ import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 from bot.store import WAL_KEEP_BYTES
 from bot.store.payloads import pack
 
+T = TypeVar("T")
 IN_LOOP_ROWS = 64  # bigger batches go to the thread, so the loop never stalls for more than ~3 ms
 INSERT = ("INSERT OR IGNORE INTO jobs (delivery_key, source, event, name, repo, payload, status, attempts, run_at,"
           " created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)")
@@ -78,20 +79,17 @@ class SqliteBatchWriter:
         if conn is not None:
             conn.close()
 
-    def _insert(self, rows: Sequence[tuple], side: str = "thread") -> set[str]:
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], side: str) -> T:
+        """Run `work` in one write transaction on this side's connection."""
         conn = self._conns.get(side)
         if conn is None:
             # The loop's connection never waits for the lock: the thread's waits up to 30 s.
             conn = self._conns[side] = self._connect(0 if side == "loop" else 30)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            new = set()
-            for row in rows:
-                row = (*row[:5], pack(row[5]), *row[6:])
-                if conn.execute(INSERT, row).rowcount == 1:
-                    new.add(row[0])
+            result = work(conn)
             conn.execute("COMMIT")
-            return new
+            return result
         except Exception as exc:
             try:
                 conn.execute("ROLLBACK")
@@ -102,15 +100,38 @@ class SqliteBatchWriter:
                 del self._conns[side]
             raise
 
-    async def insert(self, rows: Sequence[tuple]) -> set[str]:
-        """Commit the rows (one transaction); returns the delivery keys that were new."""
-        if len(rows) <= IN_LOOP_ROWS:
+    async def _write(self, work: Callable[[sqlite3.Connection], T], in_loop: bool = True) -> T:
+        """In the loop when the lock is free at once, else in the thread, waiting for the lock."""
+        if in_loop:
             try:
-                return self._insert(rows, "loop")
+                return self._transaction(work, "loop")
             except sqlite3.OperationalError as exc:
                 if not _busy(exc):
                     raise
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._insert, rows)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._transaction, work, "thread")
+
+    async def insert(self, rows: Sequence[tuple]) -> set[str]:
+        """Commit the rows (one transaction); returns the delivery keys that were new."""
+        def work(conn: sqlite3.Connection) -> set[str]:
+            new = set()
+            for row in rows:
+                row = (*row[:5], pack(row[5]), *row[6:])
+                if conn.execute(INSERT, row).rowcount == 1:
+                    new.add(row[0])
+            return new
+        return await self._write(work, len(rows) <= IN_LOOP_ROWS)
+
+    async def execute(self, sql: str, params: Sequence) -> tuple[list[tuple], int]:
+        """One statement in its own transaction: (rows it returned, rows it changed).
+
+        The worker's updates (claim, lease, outcome) come here too. Through the async engine each
+        holds SQLite's write lock across several turns of a busy event loop, and every
+        acknowledgement waits behind it; here the lock is held for the statement alone.
+        """
+        def work(conn: sqlite3.Connection) -> tuple[list[tuple], int]:
+            cursor = conn.execute(sql, params)
+            return cursor.fetchall(), cursor.rowcount
+        return await self._write(work)
 
     def close(self) -> None:
         self._stop.set()

@@ -61,6 +61,25 @@ class TestSqliteWriteLock:
         await queue.close()
 
 
+    async def test_reads_and_the_workers_updates_never_hold_up_an_enqueue(self, sqlite_db):
+        """A read transaction left open (the board, /metrics, a handler) does not take the write lock,
+        and a claim or a job's outcome holds it only for its own statement: deliveries are stored
+        at once, from within the loop."""
+        queue = JobQueue(sqlite_db)
+        await queue.enqueue(job("first"))
+        async with sqlite_db.connect() as conn:
+            await conn.execute(select(jobs.c.id))
+            assert await asyncio.wait_for(queue.enqueue(job("while-reading")), 0.5) is True
+            other = sqlite3.connect(sqlite_db.engine.url.database, timeout=0, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")  # would raise "database is locked" if the read held it
+            other.execute("ROLLBACK")
+            other.close()
+        [claimed] = await queue.claim("w", 1)
+        assert await queue.complete(claimed, "w")
+        assert (await queue.counts())[DONE] == 1
+        await queue.close()
+
+
 class TestStoredPayloads:
     async def test_large_payloads_are_stored_compressed_and_read_back_as_received(self, db):
         """A big body takes a fraction of its size in the store; the worker and `get` see it unchanged."""

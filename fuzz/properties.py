@@ -9,7 +9,10 @@ import math
 import re
 from typing import Any
 
+import orjson
+
 from bot.errors import ConfigError
+from bot.ingress.routing_view import GITHUB_ROUTING_FIELDS, routing_view
 from bot.sansio import commands, commits, events, junit, release_config, repoconfig
 
 TYPE_RE = re.compile(r"[a-z][a-z0-9_-]*")
@@ -107,3 +110,11 @@ def check_event(source: str, name: str, payload: Any) -> None:
     assert event.repo is None or (isinstance(event.repo, events.RepoRef) and event.repo.path)
     assert all(isinstance(c, (commands.Command, commands.UsageError)) for c in event.commands)
     assert event.actor is None or isinstance(event.actor.login, str)
+    if source == "github":  # ingress routes from a view of the payload: it must route the same
+        try:
+            body = orjson.dumps(payload)
+        except (TypeError, orjson.JSONEncodeError):
+            return
+        seen = events.normalize(source, name, routing_view(body, GITHUB_ROUTING_FIELDS), "fuzz-delivery")
+        assert (seen.name, seen.repo, seen.actor, seen.installation_id, seen.commands, seen.reply_to) == (
+            event.name, event.repo, event.actor, event.installation_id, event.commands, event.reply_to)

@@ -1,15 +1,13 @@
 """Run git on a local checkout: read history and tags, commit and tag; no network, ever."""
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from bot.git_prefetch import TAGS_FORMAT, adopt_process, adopt_result, git_env, log_command
 from bot.sansio.commits import Commit
 
-# One record per commit (NUL-separated with -z), fields split by the unit separator.
-LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B"
 PIPE_SIZE = 1 << 20
 
 
@@ -28,16 +26,12 @@ class Git:
             raise GitError(f"{self.path}: no such directory")
         return self.path
 
-    @staticmethod
-    def _env() -> dict[str, str]:
-        # No prompts and no pager: this runs in CI and under the bot as well as in a terminal.
-        return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
-
     def run(self, *args: str, check: bool = True) -> str:
         """Run `git <args>` and return its output; GitError with git's message on failure."""
+        command = ["git", *args]
         try:
-            done = subprocess.run(["git", *args], cwd=self._cwd(), env=self._env(),
-                                  capture_output=True, check=False)
+            done = adopt_result(self.path, command) or subprocess.run(
+                command, cwd=self._cwd(), env=git_env(), capture_output=True, check=False)
         except FileNotFoundError as error:
             raise GitError(f"cannot run git in {self.path}: {error.strerror}") from None
         if check and done.returncode != 0:
@@ -58,8 +52,7 @@ class Git:
 
     def tags(self) -> list[tuple[str, str]]:
         """Every tag with the sha of the commit it names (annotated tags peeled)."""
-        out = self.run("for-each-ref", "refs/tags",
-                       "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)")
+        out = self.run("for-each-ref", "refs/tags", TAGS_FORMAT)
         found = []
         for line in out.splitlines():
             name, sha, peeled = line.split("\0")
@@ -90,12 +83,11 @@ class Git:
         own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
         instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
         """
-        # A user's log.decorate or log.showSignature (a gpg run per commit) must not apply here.
-        command = ["git", "log", "-z", "--no-decorate", "--no-show-signature",
-                   f"--format=%m{LOG_FORMAT}", *(["--boundary"] if boundary is not None else []),
-                   *rev_range, "--", *(paths or ())]
-        process = subprocess.Popen(command, cwd=self._cwd(), env=self._env(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        command = log_command(rev_range, paths, boundary is not None)
+        process = adopt_process(self.path, command)  # started early by bot.git_prefetch?
+        if process is None:
+            process = subprocess.Popen(command, cwd=self._cwd(), env=git_env(),
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _widen_pipe(process.stdout)
         try:
             pending = b""

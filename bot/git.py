@@ -5,10 +5,8 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from bot.git_prefetch import TAGS_FORMAT, adopt_process, adopt_result, git_env, log_command
+from bot.git_prefetch import TAGS_FORMAT, adopt_log, adopt_result, git_env, log_command, start_log
 from bot.sansio.commits import Commit
-
-PIPE_SIZE = 1 << 20
 
 
 class GitError(RuntimeError):
@@ -80,22 +78,21 @@ class Git:
         are appended to it once the stream is read.
 
         Commits are yielded while git is still writing, so parsing them overlaps with git's
-        own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
-        instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
+        own work; a thread reads git's output meanwhile (bot.git_prefetch.start_log).
         """
         command = log_command(rev_range, paths, boundary is not None)
-        process = adopt_process(self.path, command)  # started early by bot.git_prefetch?
-        if process is None:
-            process = subprocess.Popen(command, cwd=self._cwd(), env=git_env(),
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _widen_pipe(process.stdout)
+        # Started before the imports by bot.git_prefetch, when it guessed the range right.
+        stream = adopt_log(self.path, command) or start_log(self._cwd(), command)
         try:
             pending = b""
             new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
             while True:
-                chunk = process.stdout.read1(PIPE_SIZE)
+                chunk = stream.chunks.get()
                 buffer = pending + chunk
                 cut = buffer.rfind(b"\0") if chunk else len(buffer)
+                if cut < 0:  # a read inside one long record: nothing to parse yet
+                    pending = buffer
+                    continue
                 pending = buffer[cut + 1:]
                 # NUL never occurs inside a UTF-8 sequence, so complete records decode alone;
                 # one decode per chunk instead of one per commit.
@@ -109,15 +106,11 @@ class Git:
                                            date))
                 if not chunk:
                     break
-            error = process.stderr.read().decode("utf-8", "replace").strip()
-            if process.wait() != 0:
+            error = stream.process.stderr.read().decode("utf-8", "replace").strip()
+            if stream.process.wait() != 0:
                 raise GitError(error.splitlines()[-1] if error else "git log failed")
         finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
-            process.stderr.close()
+            stream.stop()
 
     def count(self, rev_range: Sequence[str], paths: Sequence[str] = ()) -> int:
         """How many commits a range holds."""
@@ -146,12 +139,3 @@ class Git:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
 
-
-def _widen_pipe(pipe) -> None:
-    """Ask Linux for a 1 MiB pipe buffer; elsewhere, or when refused, keep the default."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
-    except (ImportError, OSError):
-        pass

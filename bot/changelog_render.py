@@ -20,6 +20,7 @@ from bot.template_sandbox import Limits, render_in_sandbox
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_TEMPLATE = "changelog.md.j2"
+MACROS = "changelog_macros.md.j2"  # imported by the default template at render time
 
 
 @functools.cache
@@ -29,6 +30,13 @@ def environment(sandboxed: bool = False) -> Environment:
     # Markdown, not HTML: no autoescape. StrictUndefined turns a typo into an error, not a gap.
     return kind(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def load_default_template() -> None:
+    """Compile the default template and its macros now, so that rendering only runs them
+    (the CLI does this while `git log` is still running)."""
+    environment().get_template(DEFAULT_TEMPLATE)
+    environment().get_template(MACROS)
 
 
 def render_release_notes(notes: ReleaseNotes, links: ForgeLinks | None = None, *,

@@ -130,6 +130,12 @@ def _changelog(args: argparse.Namespace) -> int:
     from bot.sansio.changelog import has_section, prepend_section
 
     git, root, settings = _checkout(args)
+    if settings.changelog_template is None:
+        # git runs on its own meanwhile (bot.git_prefetch): jinja2's import and compile cost
+        # the wall clock nothing when done before the parse, which waits on git anyway.
+        from bot.changelog_render import load_default_template
+
+        load_default_template()
     span = notes_range(git, settings, args.from_ref, args.to_ref)
     notes = _kept = build_notes(git, settings, span, today(os.environ))
     text = _render(notes, git, root, settings)

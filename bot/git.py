@@ -88,20 +88,18 @@ class Git:
             new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
             while True:
                 chunk = stream.chunks.get()
-                buffer = pending + chunk
-                cut = buffer.rfind(b"\0") if chunk else len(buffer)
-                if cut < 0:  # a read inside one long record: nothing to parse yet
-                    pending = buffer
-                    continue
-                pending = buffer[cut + 1:]
-                # NUL never occurs inside a UTF-8 sequence, so complete records decode alone;
-                # one decode per chunk instead of one per commit.
-                for record in buffer[:cut].decode("utf-8", "replace").split("\0"):
-                    if record[:1] == "-":  # a boundary commit: outside the range
+                records = (pending + chunk).split(b"\0")
+                pending = records.pop() if chunk else b""  # the last record may go on
+                # Split as bytes, then decoded record by record (NUL is never part of a UTF-8
+                # sequence): most records are ASCII and stay one byte a character, where one
+                # emoji would make a whole decoded chunk four, to be narrowed record by record.
+                for raw in records:
+                    if raw[:1] == b"-":  # a boundary commit: outside the range
                         if boundary is not None:
-                            boundary.append(record[1:41])
-                    elif record:
-                        sha, parents, name, email, date, message = record.split("\x1f", 5)
+                            boundary.append(raw[1:41].decode("ascii"))
+                    elif raw:
+                        sha, parents, name, email, date, message = raw.decode(
+                            "utf-8", "replace").split("\x1f", 5)
                         yield new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
                                            date))
                 if not chunk:

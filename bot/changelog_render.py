@@ -35,7 +35,8 @@ def environment(sandboxed: bool = False) -> Environment:
 
 def _bytecode_cache() -> FileSystemBytecodeCache | None:
     """Our templates compiled once and kept, like Python's .pyc files: compiling them costs a
-    command ~15 ms, loading them ~1 ms (https://jinja.palletsprojects.com/en/3.1.x/api/#bytecode-cache).
+    command ~15 ms, loading them ~1 ms
+    (https://jinja.palletsprojects.com/en/3.1.x/api/#bytecode-cache).
     Checked against the template's source, so an edit recompiles; jinja2 puts it in a private
     temp directory, and where it cannot have one the templates are compiled every time."""
     try:

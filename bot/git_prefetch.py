@@ -52,7 +52,8 @@ def git_env() -> dict[str, str]:
     return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
 
 
-def log_command(rev_range: Sequence[str], paths: Sequence[str] = (), boundary: bool = False) -> list[str]:
+def log_command(rev_range: Sequence[str], paths: Sequence[str] = (),
+                boundary: bool = False) -> list[str]:
     """The `git log` that bot.git.Git.log runs."""
     # A user's log.decorate or log.showSignature (a gpg run per commit) must not apply here.
     return ["git", "log", "-z", "--no-decorate", "--no-show-signature", f"--format=%m{LOG_FORMAT}",

@@ -12,10 +12,10 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from bot import git_prefetch
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms) before git starts
 if TYPE_CHECKING:
     from bot.git import Git
     from bot.sansio.versioning import ReleasePlan

@@ -34,7 +34,7 @@ class Bump(enum.IntEnum):
     @property
     def label(self) -> str:
         """The lower-case name used in config and output: none, patch, minor, major."""
-        return self.name.lower()
+        return _LABELS[self]  # `name` is itself a property of Enum: thousands of reasons ask
 
     @classmethod
     def labels(cls) -> tuple[str, ...]:
@@ -45,6 +45,9 @@ class Bump(enum.IntEnum):
     def from_label(cls, label: str) -> Bump:
         """The Bump for a label such as 'minor'."""
         return cls[label.upper()]
+
+
+_LABELS = {bump: bump.name.lower() for bump in Bump}
 
 
 class TagFormat(NamedTuple):

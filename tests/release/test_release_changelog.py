@@ -71,7 +71,8 @@ class TestGoldenChangelogs:
     @pytest.mark.parametrize("name", CASES)
     def test_entry_macro_is_a_line_of_entries(self, name):
         """`m.entry(e)`, for a repository's template, gives each line `m.entries` gives in ours."""
-        head = '{% import "changelog_macros.md.j2" as m with context %}{% for s in release.sections %}'
+        head = ('{% import "changelog_macros.md.j2" as m with context %}'
+                '{% for s in release.sections %}')
         one_by_one = head + "{% for e in s.entries %}{{ m.entry(e) }}\n{% endfor %}{% endfor %}"
         together = head + "{% if s.entries %}{{ m.entries(s.entries) }}\n{% endif %}{% endfor %}"
         lines = render_case(name, one_by_one)

@@ -299,7 +299,8 @@ class TestStartup:
         assert main(["changelog", "--repo", str(repo.path), "--to", "HEAD"]) == 0
         assert main(["next-version", "--repo", str(repo.path), "--tag-format", "v{version}"]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert (lines[0], lines[1][:8], lines[-2][:4], lines[-1]) == ("1.0.1", "## 1.0.1", "- x ", "7.0.1")
+        assert (lines[0], lines[1][:8], lines[-2][:4], lines[-1]) == (
+            "1.0.1", "## 1.0.1", "- x ", "7.0.1")
         assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
 
     @pytest.mark.parametrize("where", ["repo", "missing"])

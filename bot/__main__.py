@@ -1,4 +1,4 @@
 """Allow `python -m bot …` as well as `shipbot …`."""
-from bot.cli import main
+from bot.cli import run
 
-raise SystemExit(main())
+run()

@@ -202,5 +202,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def run() -> None:
+    """The `shipbot` program: main(), then exit (a release command skips the teardown)."""
+    code = main()
+    release_cli = sys.modules.get("bot.release_cli")
+    if release_cli is not None:
+        release_cli.run(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

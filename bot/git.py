@@ -1,16 +1,12 @@
 """Run git on a local checkout: read history and tags, commit and tag; no network, ever."""
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from bot.git_prefetch import TAGS_FORMAT, adopt_log, adopt_result, git_env, log_command, start_log
 from bot.sansio.commits import Commit
-
-# One record per commit (NUL-separated with -z), fields split by the unit separator.
-LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B"
-PIPE_SIZE = 1 << 20
 
 
 class GitError(RuntimeError):
@@ -28,16 +24,12 @@ class Git:
             raise GitError(f"{self.path}: no such directory")
         return self.path
 
-    @staticmethod
-    def _env() -> dict[str, str]:
-        # No prompts and no pager: this runs in CI and under the bot as well as in a terminal.
-        return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C"}
-
     def run(self, *args: str, check: bool = True) -> str:
         """Run `git <args>` and return its output; GitError with git's message on failure."""
+        command = ["git", *args]
         try:
-            done = subprocess.run(["git", *args], cwd=self._cwd(), env=self._env(),
-                                  capture_output=True, check=False)
+            done = adopt_result(self.path, command) or subprocess.run(
+                command, cwd=self._cwd(), env=git_env(), capture_output=True, check=False)
         except FileNotFoundError as error:
             raise GitError(f"cannot run git in {self.path}: {error.strerror}") from None
         if check and done.returncode != 0:
@@ -58,8 +50,7 @@ class Git:
 
     def tags(self) -> list[tuple[str, str]]:
         """Every tag with the sha of the commit it names (annotated tags peeled)."""
-        out = self.run("for-each-ref", "refs/tags",
-                       "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)")
+        out = self.run("for-each-ref", "refs/tags", TAGS_FORMAT)
         found = []
         for line in out.splitlines():
             name, sha, peeled = line.split("\0")
@@ -87,45 +78,37 @@ class Git:
         are appended to it once the stream is read.
 
         Commits are yielded while git is still writing, so parsing them overlaps with git's
-        own work. The pipe is enlarged so that git can run up to 1 MiB ahead of the parser
-        instead of 64 KiB (https://man7.org/linux/man-pages/man7/pipe.7.html).
+        own work; a thread reads git's output meanwhile (bot.git_prefetch.start_log).
         """
-        # A user's log.decorate or log.showSignature (a gpg run per commit) must not apply here.
-        command = ["git", "log", "-z", "--no-decorate", "--no-show-signature",
-                   f"--format=%m{LOG_FORMAT}", *(["--boundary"] if boundary is not None else []),
-                   *rev_range, "--", *(paths or ())]
-        process = subprocess.Popen(command, cwd=self._cwd(), env=self._env(),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _widen_pipe(process.stdout)
+        command = log_command(rev_range, paths, boundary is not None)
+        # Started before the imports by bot.git_prefetch, when it guessed the range right.
+        stream = adopt_log(self.path, command) or start_log(self._cwd(), command)
         try:
             pending = b""
             new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
             while True:
-                chunk = process.stdout.read1(PIPE_SIZE)
-                buffer = pending + chunk
-                cut = buffer.rfind(b"\0") if chunk else len(buffer)
-                pending = buffer[cut + 1:]
-                # NUL never occurs inside a UTF-8 sequence, so complete records decode alone;
-                # one decode per chunk instead of one per commit.
-                for record in buffer[:cut].decode("utf-8", "replace").split("\0"):
-                    if record[:1] == "-":  # a boundary commit: outside the range
+                chunk = stream.chunks.get()
+                records = (pending + chunk).split(b"\0")
+                pending = records.pop() if chunk else b""  # the last record may go on
+                # Split as bytes, then decoded record by record (NUL is never part of a UTF-8
+                # sequence): most records are ASCII and stay one byte a character, where one
+                # emoji would make a whole decoded chunk four, to be narrowed record by record.
+                for raw in records:
+                    if raw[:1] == b"-":  # a boundary commit: outside the range
                         if boundary is not None:
-                            boundary.append(record[1:41])
-                    elif record:
-                        sha, parents, name, email, date, message = record.split("\x1f", 5)
+                            boundary.append(raw[1:41].decode("ascii"))
+                    elif raw:
+                        sha, parents, name, email, date, message = raw.decode(
+                            "utf-8", "replace").split("\x1f", 5)
                         yield new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
                                            date))
                 if not chunk:
                     break
-            error = process.stderr.read().decode("utf-8", "replace").strip()
-            if process.wait() != 0:
+            error = stream.process.stderr.read().decode("utf-8", "replace").strip()
+            if stream.process.wait() != 0:
                 raise GitError(error.splitlines()[-1] if error else "git log failed")
         finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
-            process.stderr.close()
+            stream.stop()
 
     def count(self, rev_range: Sequence[str], paths: Sequence[str] = ()) -> int:
         """How many commits a range holds."""
@@ -154,12 +137,3 @@ class Git:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
 
-
-def _widen_pipe(pipe) -> None:
-    """Ask Linux for a 1 MiB pipe buffer; elsewhere, or when refused, keep the default."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
-    except (ImportError, OSError):
-        pass

@@ -20,6 +20,7 @@ from bot.sansio.commits import (
 
 HEAD_TYPE = attrgetter("headline.type")
 HEAD_SHA = attrgetter("headline.commit.sha")
+HEAD_DESCRIPTION = attrgetter("headline.description")
 COMMIT, SHA, PARENTS = attrgetter("commit"), attrgetter("sha"), attrgetter("parents")
 
 
@@ -168,7 +169,7 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
     kinds = list(map(HEAD_TYPE, changes))  # C-level passes: most ranges have no revert at all
     if "revert" not in kinds:
         return changes, []
-    reverts = [i for i, kind in enumerate(kinds) if kind == "revert"]
+    reverts = list(compress(range(len(kinds)), map("revert".__eq__, kinds)))
     alive = [True] * len(changes)
     index_of = dict(zip(map(HEAD_SHA, changes), range(len(changes))))
     wanted = {_key_of_quoted(changes[i].headline.reverted_header) for i in reverts
@@ -176,12 +177,15 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
     by_key: dict[tuple, list[int]] = {}
     if wanted:  # only the subjects some revert quotes are indexed
         texts = {key[-1] for key in wanted}  # a description, or the header a revert quotes
-        for j, change in enumerate(changes):
-            head = change.headline
-            if head.description in texts or head.reverted_header in texts:
-                key = _key(head)
-                if key in wanted:
-                    by_key.setdefault(key, []).append(j)
+        # Found in C: the changes whose description is one of those texts, and the reverts
+        # (only they have a reverted_header) that quote one.
+        described = map(texts.__contains__, map(HEAD_DESCRIPTION, changes))
+        found = set(compress(range(len(changes)), described))
+        found.update(i for i in reverts if changes[i].headline.reverted_header in texts)
+        for j in sorted(found):
+            key = _key(changes[j].headline)
+            if key in wanted:
+                by_key.setdefault(key, []).append(j)
     pairs = []
     for i in reverts:
         head = changes[i].headline

@@ -68,6 +68,18 @@ class TestGoldenChangelogs:
         check_golden(GOLDEN / "repo_template.expected.md", render_case("github_basic", template))
 
 
+    @pytest.mark.parametrize("name", CASES)
+    def test_entry_macro_is_a_line_of_entries(self, name):
+        """`m.entry(e)`, for a repository's template, gives each line `m.entries` gives in ours."""
+        head = ('{% import "changelog_macros.md.j2" as m with context %}'
+                '{% for s in release.sections %}')
+        one_by_one = head + "{% for e in s.entries %}{{ m.entry(e) }}\n{% endfor %}{% endfor %}"
+        together = head + "{% if s.entries %}{{ m.entries(s.entries) }}\n{% endif %}{% endfor %}"
+        lines = render_case(name, one_by_one)
+        assert lines == render_case(name, together)
+        assert lines.strip() == "" or lines.startswith("- ")
+
+
 class TestModel:
     def test_merged_pr_is_one_entry(self):
         """A merged PR with a conventional title is one entry whatever the commits inside."""

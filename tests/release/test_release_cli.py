@@ -284,6 +284,25 @@ class TestStartup:
         if command == "next-version":
             assert "jinja2" not in modules and "tomlkit" not in modules
 
+    def test_git_started_early_is_adopted_or_stopped(self, tmp_path, capsys):
+        """git runs started before the imports (bot.git_prefetch) on a guess of the range are
+        used when the guess holds and stopped when the config says otherwise: same answer."""
+        from bot import git_prefetch
+        from bot.release_cli import main
+
+        repo = GitRepo(tmp_path / "guess")
+        repo.commit("chore: start", {".shipbot.yml": "release:\n  tag_format: 'pkg-{version}'\n"})
+        repo.tag("pkg-1.0.0")
+        repo.tag("v7.0.0")  # what the default format would take for the last release
+        repo.commit("fix: x")
+        assert main(["next-version", "--repo", str(repo.path)]) == 0
+        assert main(["changelog", "--repo", str(repo.path), "--to", "HEAD"]) == 0
+        assert main(["next-version", "--repo", str(repo.path), "--tag-format", "v{version}"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert (lines[0], lines[1][:8], lines[-2][:4], lines[-1]) == (
+            "1.0.1", "## 1.0.1", "- x ", "7.0.1")
+        assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
+
     @pytest.mark.parametrize("where", ["repo", "missing"])
     def test_cycle_collector_is_restored(self, repo, where, capsys):
         """The command pauses Python's cycle collector while it runs (bench/changelog.py) and

@@ -1,0 +1,21 @@
+"""bot.git reading history from real git: the stream of records, whatever size its reads are."""
+from __future__ import annotations
+
+from bot.git import Git
+from bot.git_prefetch import PIPE_SIZE
+from tests.release.release_gitrepo import GitRepo
+
+
+def test_a_message_longer_than_a_read_is_one_commit(tmp_path):
+    """A record that no single read holds whole (more than the 1 MiB pipe) is read once:
+    a read ending inside it once made the reader parse what it had and then parse it again."""
+    repo = GitRepo(tmp_path / "long")
+    repo.commit("fix: a")
+    body = "\n".join(f"line {n} " + "x" * 70 for n in range(2 * PIPE_SIZE // 78))
+    message = tmp_path / "message"
+    message.write_text(f"feat: long\n\n{body}")
+    repo.git("commit", "-q", "--allow-empty", "-F", str(message))  # too long for -m
+    repo.commit("fix: c")
+    commits = list(Git(repo.path).log(["HEAD"]))
+    assert [commit.subject for commit in commits] == ["fix: c", "feat: long", "fix: a"]
+    assert commits[1].message.rstrip("\n") == f"feat: long\n\n{body}"

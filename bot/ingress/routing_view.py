@@ -30,7 +30,10 @@ GITHUB_ROUTING_FIELDS: dict[str, Any] = {
 def routing_view(body: bytes | str, fields: dict[str, Any]) -> Any:
     """The document's `fields` as plain Python (a dict when the body is an object; other JSON values
     whole). ValueError when the body is not JSON (UnicodeDecodeError is one)."""
-    document = simdjson.Parser().parse(body)
+    try:
+        document = simdjson.Parser().parse(body)
+    except RuntimeError as exc:  # pysimdjson's BIGINT_ERROR: an integer below -2**63
+        raise ValueError(str(exc)) from None
     return _pick(document, fields)
 
 

@@ -91,6 +91,8 @@ class TestBadInput:
         (b"", "application/json", 400),
         (b'{"action": "opened"}', "text/plain", 415),
         (b"payload=%7Bbroken", "application/x-www-form-urlencoded", 400),
+        (b'{"action": "opened", "number": -9223372036854775809}', "application/json", 400),  # beyond 64 bits
+        (b'{"action": "opened", "number": 1e400}', "application/json", 400),
     ])
     async def test_malformed_bodies(self, app, body, content_type, status):
         """Truncated, non-JSON and non-object bodies are 400; a wrong content type is 415; never 500."""

@@ -39,7 +39,8 @@ def test_comment_commands_come_through_the_view():
     assert [c.name for c in event.commands] == ["deploy"] and event.reply_to.on_change_request
 
 
-@pytest.mark.parametrize("body", [b'{"action":', b"\xff\xfe{}", b'{"a": 1} trailing', b"", b"{" * 5000 + b"}" * 5000])
+@pytest.mark.parametrize("body", [b'{"action":', b"\xff\xfe{}", b'{"a": 1} trailing', b"", b"{" * 5000 + b"}" * 5000,
+                                  b'{"": -9223372036854775809}', b'{"a": 18446744073709551616}', b'{"a": 1e400}'])
 def test_what_is_not_json_is_a_value_error(body):
     with pytest.raises(ValueError):
         routing_view(body, GITHUB_ROUTING_FIELDS)

@@ -23,6 +23,15 @@ def test_handlers_busy_most_of_the_window_are_busy():
     assert 0.7 < load.in_flight() < 0.9 and load.busy()
 
 
+def test_one_delivery_after_another_is_busy():
+    clock = Clock()
+    load = IngestLoad(clock)
+    for _ in range(250):  # the next as soon as the last is answered: ~0.2 ms of each 1 ms in the handler
+        clock.now += 0.001
+        load.add(0.0002)
+    assert 0.15 <= load.in_flight() < 0.25 and load.busy()
+
+
 def test_dozens_a_second_are_not_busy():
     clock = Clock()
     load = IngestLoad(clock)

@@ -191,10 +191,12 @@ def render_markdown(figures: dict, plot: str | None = None) -> str:
     if "ingest" in figures:
         ingest = figures["ingest"]
         out += ["## Webhook ingestion", "",
-                f"Signed `pull_request.opened` deliveries posted over loopback for {ingest['seconds']:g} s per point "
-                "to shipbot (SQLite, every delivery stored before 202), a minimal gidgethub receiver and Probot "
-                "with a no-op handler. The server runs on CPU 0, the load generator on CPU 1; CPU µs/request is "
-                "the server's CPU time divided by the requests it answered.", "",
+                "Signed `pull_request.opened` deliveries posted over loopback to shipbot (SQLite, every delivery "
+                "stored before 202), a minimal gidgethub receiver and Probot with a no-op handler. The three run "
+                "at once and take turns of "
+                f"{ingest['seconds']:g} s per concurrency, the others paused meanwhile (SIGSTOP), round after round: "
+                "a neighbour's load then falls on all of them alike. The servers run on CPU 0, the load generator "
+                "on CPU 1; CPU µs/request is the server's CPU time divided by the requests it answered.", "",
                 *ingest_section(ingest, plot), ""]
     out += ["## Memory", "", *memory_section(figures), ""]
     if "changelog" in figures:

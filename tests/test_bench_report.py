@@ -96,3 +96,12 @@ class TestReport:
         assert "## Changelog and next version" in text
         assert "## Webhook ingestion" not in text and "## Replica scaling" not in text
         assert not (tmp_path / "benchmarks" / "ingest.png").exists()
+
+
+def test_ratios_pair_the_rounds():
+    from bench import report_render
+
+    # The third round met a neighbour's load on both sides: paired, it cancels; the medians alone
+    # would compare 200 with 210.
+    assert report_render.ratio([100.0, 200.0, 300.0], [110.0, 210.0, 600.0]) == pytest.approx(100 / 110)
+    assert report_render.ratio([100.0, 200.0], [100.0, 200.0, 300.0]) == pytest.approx(150 / 200)

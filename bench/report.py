@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import platform
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -58,14 +57,7 @@ def machine_before(quick: bool, repeats: int) -> dict:
 
 
 async def ingest_part(seconds: float, repeats: int, concurrency: list[int]) -> dict:
-    """All servers run at once, each on CPU 0; they take turns, one slice each, `repeats` rounds per
-    concurrency, while the others are paused (SIGSTOP).
-
-    A neighbour's load on a shared host comes and goes over seconds to minutes. Measured one
-    server after another, it fell on one and not the other, and ratios spread by up to 46%.
-    Turns of a few seconds, round after round, put it on all of them alike. A paused server
-    spends no CPU, so shipbot's worker cannot run its deferred jobs in another server's turn.
-    """
+    """bench/ingest.py's servers, all started at once, taking turns (ingest.take_turns)."""
     body = ingest.example_body("pull_request", "opened")
     figures: dict = {"seconds": seconds, "concurrency": concurrency, "servers": {}}
     own_cpus = os.sched_getaffinity(0)
@@ -73,62 +65,29 @@ async def ingest_part(seconds: float, repeats: int, concurrency: list[int]) -> d
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
         db = Path(scratch) / "bench.db"
         servers = ingest.make_servers(db)
-        accepted = 0
         try:
             for server in servers:
                 server.start()
             for server in servers:
                 await server.wait_ready()
             await asyncio.sleep(1.0)
-            for server in servers:
-                figures["servers"][server.name] = {
-                    "idle_rss": [server.rss()], "peak_rss": [],
-                    "points": {str(c): {"rps": [], "p50": [], "p99": [], "cpu_us": []} for c in concurrency}}
-                await ingest.load(server, body, 8, 1.0)  # warm-up, not reported
-                pause(server)
-            for c in concurrency:
-                for turn in range(repeats):
-                    # Who goes first rotates, so no server always follows the same one.
-                    for server in servers[turn % len(servers):] + servers[:turn % len(servers)]:
-                        resume(server)
-                        cpu_before = server_cpu(server)
-                        point = await ingest.load(server, body, c, seconds)
-                        cpu_us = (server_cpu(server) - cpu_before) / max(point["n"], 1) * 1e6
-                        pause(server)
-                        entry = figures["servers"][server.name]["points"][str(c)]
-                        for key in ("rps", "p50", "p99"):
-                            entry[key].append(point[key])
-                        entry["cpu_us"].append(cpu_us)
-                        if server.name == "shipbot":
-                            accepted += point["statuses"].get(202, 0)
-            for server in servers:
-                figures["servers"][server.name]["peak_rss"].append(server.peak_rss)
+            idle = {server.name: server.rss() for server in servers}
+            results = await ingest.take_turns(servers, body, concurrency, seconds, repeats)
         finally:
             for server in servers:
-                resume(server)
                 server.stop()
             os.sched_setaffinity(0, own_cpus)
         with sqlite3.connect(db) as conn:
             rows = conn.execute("select count(*) from jobs").fetchone()[0]
+    for server in servers:
+        figures["servers"][server.name] = {
+            "idle_rss": [idle[server.name]], "peak_rss": [server.peak_rss],
+            "points": {str(c): {key: [run[key] for run in runs] for key in ("rps", "p50", "p99", "cpu_us")}
+                       for c, runs in results[server.name].items()}}
+    accepted = sum(run["statuses"].get(202, 0) for runs in results["shipbot"].values() for run in runs)
     # The warm-up's deliveries are stored too, so rows may exceed the measured 202s, never fall short.
     figures["shipbot_stored"] = {"accepted": accepted, "rows": rows}
     return figures
-
-
-def pause(server: ingest.Server) -> None:
-    if server.proc and server.proc.poll() is None:
-        os.kill(server.proc.pid, signal.SIGSTOP)
-
-
-def resume(server: ingest.Server) -> None:
-    if server.proc and server.proc.poll() is None:
-        os.kill(server.proc.pid, signal.SIGCONT)
-
-
-def server_cpu(server: ingest.Server) -> float:
-    """CPU seconds of the server and its children so far."""
-    process = psutil.Process(server.proc.pid)
-    return sum(sum(p.cpu_times()[:2]) for p in [process, *process.children(recursive=True)])
 
 
 def changelog_part(commits: int, repeats: int) -> dict:

@@ -92,11 +92,13 @@ async def ingest_part(seconds: float, repeats: int, concurrency: list[int]) -> d
 
 def changelog_part(commits: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
+        changelog.PYCACHE = Path(scratch) / "pycache"  # as bench/changelog.py's main does
         repo = Path(scratch) / "repo"
         span = changelog.build_repo(repo, commits)
         runs = {**changelog.commands(repo, span, given=False),
                 **changelog.rival_commands(repo, span, Path(scratch))}
         samples = changelog.sample(runs, repo, repeats)
+    changelog.PYCACHE = None
     return {"commits": commits, "span": span,
             "rows": {name: {"wall": [s[0] for s in runs_], "rss_kib": [s[1] for s in runs_],
                             "cpu": [s[2] for s in runs_]} for name, runs_ in samples.items()}}

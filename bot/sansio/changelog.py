@@ -34,7 +34,11 @@ UNRELEASED_RE = re.compile(r"## \[?Unreleased\]?(?=[\s(]|$)", re.I)
 
 
 class Entry(NamedTuple):
-    """One line of the changelog: a commit or a merged PR/MR."""
+    """One line of the changelog: a commit or a merged PR/MR.
+
+    templates/changelog_macros.md.j2 unpacks these fields in this order (faster than reading
+    them by name): a field added or moved must be added or moved there too.
+    """
 
     type: str
     scope: str | None

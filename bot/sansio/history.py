@@ -92,9 +92,11 @@ def collect_changes(commits: Iterable[Commit], *, squash_bullets: bool = False) 
 def _fold_changes(results: list[ParsedCommit | ParseError], merged_by: dict[str, str],
                   squash_bullets: bool) -> tuple[list[Change], list[ParseError]]:
     """The changes of a range where merged PRs/MRs brought commits (or squash bullets count)."""
-    by_sha = {result.commit.sha: result for result in results} if merged_by else {}
+    shas = list(map(SHA, map(COMMIT, results))) if merged_by else []
+    by_sha = dict(zip(shas, results))
     folded: dict[str, list[ParsedCommit]] = {}
-    for result in results if merged_by else ():
+    # Only the commits a merge brought, in order (picked in C: most commits are not).
+    for result in compress(results, map(merged_by.__contains__, shas)):
         merge_sha = merged_by.get(result.commit.sha)
         if merge_sha and type(by_sha[merge_sha]) is ParsedCommit and type(result) is ParsedCommit:
             folded.setdefault(merge_sha, []).append(result)  # into the merged PR/MR's entry
@@ -109,11 +111,11 @@ def _fold_changes(results: list[ParsedCommit | ParseError], merged_by: dict[str,
                 # Listed on its own (the PR title is free text) but still linked to its PR.
                 result = result._replace(pr=merge.pr)
         bullets = squashed_commits(result.commit, result.pr) if squash_bullets else ()
-        if type(result) is ParsedCommit:
+        if type(result) is ParsedCommit:  # tuple.__new__: Change() is a Python call
             members = folded.get(result.commit.sha) if folded else None
-            changes.append(Change(result, tuple(members) + bullets if members else bullets))
+            changes.append(_new(Change, (result, tuple(members) + bullets if members else bullets)))
         elif bullets:
-            changes.extend(Change(bullet) for bullet in bullets)
+            changes.extend(_new(Change, (bullet, ())) for bullet in bullets)
         elif result.pr is not None or len(result.commit.parents) < 2:
             # A plain "Merge branch 'main' into topic" is plumbing, not an unparsed commit.
             unparsed.append(result)
@@ -171,7 +173,15 @@ def _cancel_reverts(changes: list[Change]) -> tuple[list[Change], list[tuple[Par
         return changes, []
     reverts = list(compress(range(len(kinds)), map("revert".__eq__, kinds)))
     alive = [True] * len(changes)
-    index_of = dict(zip(map(HEAD_SHA, changes), range(len(changes))))
+    named = {changes[i].headline.reverts for i in reverts} - {None}
+    index_of: dict[str, int] = {}
+    if named:
+        shas = list(map(HEAD_SHA, changes))
+        if min(map(len, named)) < 40:  # an abbreviated sha: matched by prefix, below
+            index_of = dict(zip(shas, range(len(shas))))
+        else:  # only the commits some revert names are indexed, found in C
+            for j in compress(range(len(shas)), map(named.__contains__, shas)):
+                index_of[shas[j]] = j
     wanted = {_key_of_quoted(changes[i].headline.reverted_header) for i in reverts
               if not changes[i].headline.reverts} - {None}
     by_key: dict[tuple, list[int]] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping
+from operator import itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
@@ -48,6 +49,7 @@ class Bump(enum.IntEnum):
 
 
 _LABELS = {bump: bump.name.lower() for bump in Bump}
+_HEADLINE, _MEMBERS = itemgetter(0), itemgetter(1)  # of a bot.sansio.history.Change
 
 
 class TagFormat(NamedTuple):
@@ -124,7 +126,10 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
     reasons: list[Reason] = []
     scoped = any("(" in key for key in types)
     none = Bump.NONE  # an enum member is a class attribute lookup each time; once is enough
-    for parsed in history.parsed():
+    changes = history.changes
+    # Without folded commits, the headlines are all there is: read in C, not by a generator.
+    folds = any(map(_MEMBERS, changes))
+    for parsed in history.parsed() if folds else map(_HEADLINE, changes):
         if parsed.breaking:
             wanted, note = (Bump.MINOR, "breaking change below 1.0.0") if zero else (
                 Bump.MAJOR, "breaking change")
@@ -133,9 +138,13 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
             note = ""
         if wanted:  # tuple.__new__: see ParsedCommit, thousands of reasons in a large range
             commit = parsed.commit
-            # parsed.subject, two property calls fewer for the common plain commit
-            plain = parsed.line is None and len(commit.parents) < 2
-            subject = commit.subject if plain else parsed.subject
+            if parsed.line is None and len(commit.parents) < 2:
+                # commit.subject, inlined (parsed.subject gives the same for a plain commit)
+                message = commit.message
+                end = message.find("\n")
+                subject = (message if end < 0 else message[:end]).strip()
+            else:
+                subject = parsed.subject
             reasons.append(_new(Reason, (commit.sha, subject, wanted, note)))
             if wanted > bump:
                 bump = wanted

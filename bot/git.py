@@ -96,7 +96,8 @@ class Git:
                 for raw in records:
                     if raw[:1] == b"-":  # a boundary commit: outside the range
                         if boundary is not None:
-                            boundary.append(raw[1:41].decode("ascii"))
+                            # up to the first field: 40 hex digits, or 64 in a SHA-256 repository
+                            boundary.append(raw[1:raw.index(b"\x1f")].decode("ascii"))
                     elif raw:
                         sha, parents, name, email, date, message = raw.decode(
                             "utf-8", "replace").split("\x1f", 5)

@@ -19,3 +19,24 @@ def test_a_message_longer_than_a_read_is_one_commit(tmp_path):
     commits = list(Git(repo.path).log(["HEAD"]))
     assert [commit.subject for commit in commits] == ["fix: c", "feat: long", "fix: a"]
     assert commits[1].message.rstrip("\n") == f"feat: long\n\n{body}"
+
+
+def test_boundary_shas_are_whole_in_a_sha256_repository(tmp_path):
+    """The boundary of a range is read up to its first field, not as 40 characters: a SHA-256
+    repository's 64-digit sha cut short would never match its tag, and every release plan would
+    take the slow `git tag --merged` way."""
+    import subprocess
+
+    from tests.release.release_gitrepo import git_env
+
+    path = tmp_path / "sha256"
+    path.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main", "--object-format=sha256"], cwd=path, env=git_env(),
+                   check=True)
+    repo = GitRepo(path)  # reinitialises, keeping the object format
+    base = repo.commit("feat: a")
+    repo.commit("fix: b")
+    boundary: list[str] = []
+    commits = list(Git(repo.path).log([f"{base}..HEAD"], boundary=boundary))
+    assert [commit.subject for commit in commits] == ["fix: b"]
+    assert len(base) == 64 and boundary == [base]

@@ -2,11 +2,21 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-from bot.git_prefetch import TAGS_FORMAT, adopt_log, adopt_result, git_env, log_command, start_log
+from bot.git_prefetch import (
+    TAGS_FORMAT, adopt_log, adopt_result, git_env, log_command, quick_log_command, range_ends,
+    rev_parse_command, start_log)
 from bot.sansio.commits import Commit
+from bot.sansio.revwalk import RangeTail, WalkUncertain
+
+if TYPE_CHECKING:
+    from bot.git_prefetch import LogStream
+
+
+T = TypeVar("T")
 
 
 class GitError(RuntimeError):
@@ -18,6 +28,7 @@ class Git:
 
     def __init__(self, path: Path | str = ".") -> None:
         self.path = Path(path)
+        self._shas: dict[str, str] = {}  # rev -> sha, for this object's life (one command)
 
     def _cwd(self) -> Path:
         if not self.path.is_dir():
@@ -43,10 +54,15 @@ class Git:
 
     def resolve(self, rev: str) -> str:
         """The full sha of the commit `rev` names."""
-        sha = self.run("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False).strip()
+        sha = self._commit_sha(rev)
         if not sha:
             raise GitError(f"{rev!r} is not a commit in {self.path}")
         return sha
+
+    def _commit_sha(self, rev: str) -> str:
+        if rev not in self._shas:
+            self._shas[rev] = self.run(*rev_parse_command(rev)[1:], check=False).strip()
+        return self._shas[rev]
 
     def tags(self) -> list[tuple[str, str]]:
         """Every tag with the sha of the commit it names (annotated tags peeled)."""
@@ -70,7 +86,7 @@ class Git:
         return self.run("for-each-ref", "--format=%(creatordate:short)", f"refs/tags/{tag}").strip()
 
     def log(self, rev_range: Sequence[str], paths: Sequence[str] = (),
-            boundary: list[str] | None = None) -> Iterator[Commit]:
+            boundary: list[str] | None = None, *, quick: bool = True) -> Iterator[Commit]:
         """Stream the commits of a range, newest first, as `git log` lists them.
 
         With a `boundary` list, the shas of the range's boundary commits (those it excludes
@@ -78,11 +94,33 @@ class Git:
         are appended to it once the stream is read.
 
         Commits are yielded while git is still writing, so parsing them overlaps with git's
-        own work; a thread reads git's output meanwhile (bot.git_prefetch.start_log).
+        own work; a thread reads git's output meanwhile (bot.git_prefetch.start_log). A
+        `base..tip` range is read from git's unlimited walk, which starts printing at once,
+        and cut where git would cut it (bot.sansio.revwalk); where that cannot be sure, it
+        raises WalkUncertain, after some commits were yielded: see `read_range`.
         """
-        command = log_command(rev_range, paths, boundary is not None)
+        ends = range_ends(rev_range, paths) if quick else None
+        shas = ends and [self._commit_sha(name) for name in ends]
+        if shas and all(shas):
+            return self._log_quick(*shas, boundary)
+        return self._log(log_command(rev_range, paths, boundary is not None), boundary)
+
+    def read_range(self, rev_range: Sequence[str], consume: Callable[[Iterator[Commit]], T],
+                   paths: Sequence[str] = (), boundary: list[str] | None = None) -> T:
+        """`consume(commits)` over a range: the quick walk, else git's own limited walk."""
+        try:
+            return consume(self.log(rev_range, paths, boundary))
+        except WalkUncertain:
+            if boundary is not None:
+                boundary.clear()
+            return consume(self.log(rev_range, paths, boundary, quick=False))
+
+    def _stream(self, command: list[str]) -> LogStream:
         # Started before the imports by bot.git_prefetch, when it guessed the range right.
-        stream = adopt_log(self.path, command) or start_log(self._cwd(), command)
+        return adopt_log(self.path, command) or start_log(self._cwd(), command)
+
+    def _log(self, command: list[str], boundary: list[str] | None) -> Iterator[Commit]:
+        stream = self._stream(command)
         try:
             pending = b""
             new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
@@ -105,9 +143,67 @@ class Git:
                                            date))
                 if not chunk:
                     break
-            error = stream.process.stderr.read().decode("utf-8", "replace").strip()
-            if stream.process.wait() != 0:
-                raise GitError(error.splitlines()[-1] if error else "git log failed")
+            _check(stream)
+        finally:
+            stream.stop()
+
+    def _log_quick(self, base: str, tip: str, boundary: list[str] | None) -> Iterator[Commit]:
+        """base..tip from `git log base tip`: every commit before base as it comes (all in the
+        range, but see bot.sansio.revwalk), then RangeTail decides the rest and where to stop."""
+        stream = self._stream(quick_log_command(base, tip))
+        try:
+            shown: list[Commit] = []
+            tail: RangeTail | None = None
+            marker = base.encode("ascii")
+            pending = b""
+            new = tuple.__new__
+            reading = True
+            while reading:
+                chunk = stream.chunks.get()
+                data = pending + chunk
+                records = data.split(b"\0")
+                pending = records.pop()
+                if not chunk:
+                    reading = False
+                    if pending:
+                        records.append(pending)
+                if tail is None and marker not in data:  # base comes later: all in the range
+                    for raw in records:
+                        sha, parents, name, email, date, message = raw.decode(
+                            "utf-8", "replace").split("\x1f", 5)
+                        commit = new(Commit, (sha[1:], message, tuple(parents.split()), name,
+                                              email, date))
+                        shown.append(commit)
+                        yield commit
+                    continue
+                for raw in records:
+                    sha, parents, name, email, date, message = raw.decode(
+                        "utf-8", "replace").split("\x1f", 5)
+                    commit = new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
+                                          date))
+                    if tail is None and commit.sha != base:
+                        shown.append(commit)
+                        yield commit
+                        continue
+                    if tail is None:
+                        tail = RangeTail(base, tip, [c.sha for c in shown], [c.parents for c in shown],
+                                         _epoch(shown[-1].date) if shown else None)
+                    if tail.unsettled is None and tail.pop(commit.sha, commit.parents,
+                                                           _epoch(commit.date), commit):
+                        continue
+                    if tail.settle(commit.sha, commit.parents):  # after where git stops
+                        reading = False  # git is killed
+                        break
+                else:
+                    continue
+                break
+            else:
+                _check(stream)  # read to its end: did git succeed?
+            if tail is None or tail.unsettled:  # git's output was cut short
+                raise WalkUncertain(f"git log ended before {base} and what it queued came by")
+            yield from tail.in_range()
+            if boundary is not None:
+                boundary.extend(tail.boundary([c.parents for c in shown]))
         finally:
             stream.stop()
 
@@ -138,3 +234,17 @@ class Git:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
 
+
+
+def _check(stream: LogStream) -> None:
+    """GitError with git's message when the `git log` read to its end failed."""
+    error = stream.process.stderr.read().decode("utf-8", "replace").strip()
+    if stream.process.wait() != 0:
+        raise GitError(error.splitlines()[-1] if error else "git log failed")
+
+
+def _epoch(iso_date: str) -> int:
+    """Seconds since the epoch of git's strict ISO 8601 date (%cI), as git compares them."""
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso_date).timestamp())

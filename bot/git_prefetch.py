@@ -66,6 +66,34 @@ def log_command(rev_range: Sequence[str], paths: Sequence[str] = (),
             *(["--boundary"] if boundary else []), *rev_range, "--", *(paths or ())]
 
 
+def range_ends(rev_range: Sequence[str], paths: Sequence[str] = ()) -> tuple[str, str] | None:
+    """(base, tip) of a plain `base..tip` range that bot.sansio.revwalk can cut, else None.
+
+    Path filters rewrite parents (git's history simplification), which the cut cannot follow.
+    """
+    if len(rev_range) != 1 or paths or "..." in rev_range[0]:
+        return None
+    base, dots, tip = rev_range[0].partition("..")
+    if not dots or not base or base.startswith("-") or tip.startswith("-"):
+        return None
+    return base, tip or "HEAD"
+
+
+def quick_log_command(base_sha: str, tip_sha: str) -> list[str]:
+    """The unlimited `git log` of base and tip that bot.git cuts down to base..tip.
+
+    Base first: git seeds its queue in command-line order, as it does for `base..tip`, so
+    commits of equal dates come out in the same order (bot.sansio.revwalk).
+    """
+    return ["git", "log", "-z", "--no-decorate", "--no-show-signature", f"--format=%m{LOG_FORMAT}",
+            base_sha, tip_sha, "--"]
+
+
+def rev_parse_command(rev: str) -> list[str]:
+    """The `git rev-parse` that bot.git runs to find the commit `rev` names."""
+    return ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]
+
+
 def spawn(cwd: Path | str, command: list[str]) -> subprocess.Popen:
     """Start `command` in `cwd` with git's environment, output and errors piped."""
     return subprocess.Popen(command, cwd=cwd, env=git_env(), stdout=subprocess.PIPE,
@@ -174,7 +202,7 @@ def start_release(repo: str, rev: str, tag_format: str | None, *, to_ref: str | 
         root = done.stdout.decode("utf-8", "replace").strip()
         tags = ["git", "for-each-ref", "refs/tags", TAGS_FORMAT]
         _start(root, tags)
-        _start(root, ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"])
+        _start(root, rev_parse_command(rev))
         if to_ref:
             _start(root, ["git", "tag", "--points-at", to_ref])
         if remote:
@@ -183,7 +211,16 @@ def start_release(repo: str, rev: str, tag_format: str | None, *, to_ref: str | 
         if listed.returncode != 0:
             return
         base = _last_release(listed.stdout.decode("utf-8", "replace"), tag_format or "v{version}")
-        log = log_command([f"{base}..{rev}" if base else rev], boundary=True)
+        if base is None:
+            log = log_command([rev], boundary=True)
+        else:  # the quick walk of bot.git.Git.log, which resolves both ends first
+            if base != rev:
+                _start(root, rev_parse_command(base))
+            done = {name: _finish(root, rev_parse_command(name)) for name in dict.fromkeys((base, rev))}
+            if any(result.returncode for result in done.values()):
+                return
+            log = quick_log_command(done[base].stdout.decode("ascii").strip(),
+                                    done[rev].stdout.decode("ascii").strip())
         _started[_key(root, log)] = start_log(root, log)
     except OSError:  # no git at all: bot.git reports it
         discard()

@@ -81,8 +81,10 @@ def _plan(git: Git, settings: ReleaseSettings, state, rev: str, pre: str | None)
     if state.latest and state.latest[0] != base:
         new_since_latest = git.count([f"{state.latest[0]}..{rev}"], settings.paths) > 0
     boundary: list[str] = []
-    commits = git.log([f"{base}..{rev}" if base else rev], settings.paths, boundary=boundary)
-    plan = plan_release(state, commits, settings, pre=pre, new_since_latest=new_since_latest)
+    plan = git.read_range(
+        [f"{base}..{rev}" if base else rev],
+        lambda commits: plan_release(state, commits, settings, pre=pre, new_since_latest=new_since_latest),
+        settings.paths, boundary)
     return plan, boundary
 
 
@@ -155,8 +157,9 @@ def build_notes(git: Git, settings: ReleaseSettings, span: NotesRange, date: str
     history = span.history
     if history is None:
         rev_range = [f"{span.from_ref}..{span.to_ref}" if span.from_ref else span.to_ref]
-        history = collect_changes(git.log(rev_range, settings.paths),
-                                  squash_bullets=settings.squash_bullets)
+        history = git.read_range(
+            rev_range, lambda commits: collect_changes(commits, squash_bullets=settings.squash_bullets),
+            settings.paths)
     if span.tag and span.to_ref == span.tag:
         date = git.tag_date(span.tag) or date
     return build_release_notes(history, settings, version=span.version, tag=span.tag,

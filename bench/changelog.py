@@ -46,6 +46,25 @@ TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 # run would compile shipbot's modules from source again (~10% of its Python instructions),
 # and the warm-up run would not warm what sample() says it warms.
 PYCACHE: Path | None = None
+# The interpreter that runs shipbot: a venv beside the checkout's, seeing its packages and this
+# checkout through a plain .pth file, as a regular install does (set by main). The checkout's
+# own editable install imports setuptools' finder (and pathlib, re, urllib.parse…) at every
+# start, ~15 ms before the CLI can start git: a development artifact no user's shipbot has.
+# https://setuptools.pypa.io/en/latest/userguide/development_mode.html
+PYTHON = sys.executable
+
+
+def installed_python(scratch: Path) -> str:
+    """A venv whose site-packages lists the checkout's packages and the checkout by path."""
+    import sysconfig
+
+    target = scratch / "python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
+    found = subprocess.run([str(target / "bin" / "python"), "-c",
+                            "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    Path(found, "shipbot-bench.pth").write_text(f"{sysconfig.get_paths()['purelib']}\n{ROOT}\n")
+    return str(target / "bin" / "python")
 
 
 def env() -> dict[str, str]:
@@ -117,7 +136,7 @@ def measure(command: list[str], cwd: Path) -> tuple[float, int, float]:
 def commands(repo: Path, span: str, *, given: bool) -> dict[str, list[str]]:
     """The floor and shipbot's commands over `span` of `repo`, by row name."""
     base, _, tip = span.rpartition("..")
-    cli = [sys.executable, "-m", "bot.release_cli"]
+    cli = [PYTHON, "-m", "bot.release_cli"]
     # A given range's start is used as it is; a built repo's v0.1.0 is found by the CLI.
     frm = ["--from", base] if base and given else []
     return {
@@ -159,10 +178,10 @@ def sample(runs: dict[str, list[str]], repo: Path, repeat: int) -> dict[str, lis
     """`repeat` measurements of each command, after one warm-up run each (page cache, .pyc files)."""
     samples: dict[str, list[tuple[float, int, float]]] = {name: [] for name in runs}
     for command in runs.values():
-        measure(command, ROOT if command[0] == sys.executable else repo)
+        measure(command, ROOT if command[0] == PYTHON else repo)
     for _ in range(repeat):  # interleaved, so a busy machine slows every row alike
         for name, command in runs.items():
-            samples[name].append(measure(command, ROOT if command[0] == sys.executable else repo))
+            samples[name].append(measure(command, ROOT if command[0] == PYTHON else repo))
     return samples
 
 
@@ -174,9 +193,10 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", metavar="PATH", help="also write every sample to PATH as JSON")
     args = parser.parse_args()
-    global PYCACHE
+    global PYCACHE, PYTHON
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
         PYCACHE = Path(scratch) / "pycache"
+        PYTHON = installed_python(Path(scratch))
         if args.repo:
             repo, span = Path(args.repo).resolve(), args.range or "HEAD"
         else:

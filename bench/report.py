@@ -93,6 +93,7 @@ async def ingest_part(seconds: float, repeats: int, concurrency: list[int]) -> d
 def changelog_part(commits: int, repeats: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
         changelog.PYCACHE = Path(scratch) / "pycache"  # as bench/changelog.py's main does
+        changelog.PYTHON = changelog.installed_python(Path(scratch))
         repo = Path(scratch) / "repo"
         span = changelog.build_repo(repo, commits)
         runs = {**changelog.commands(repo, span, given=False),

@@ -1,9 +1,12 @@
 """The `shipbot` command. Each subcommand imports only what it needs, so the CLI starts fast."""
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing before git starts
+if TYPE_CHECKING:
+    import argparse
 
 
 def _settings():
@@ -130,6 +133,8 @@ def check_config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # here: `shipbot next-version` starts git before importing it (run)
+
     parser = argparse.ArgumentParser(prog="shipbot", description="ChatOps and release automation for GitHub and GitLab.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -204,7 +209,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The `shipbot` program: main(), then exit (a release command skips the teardown)."""
-    code = main()
+    from bot import git_prefetch
+
+    git_prefetch.start_early(sys.argv[1:])  # next-version and changelog: git first of all
+    try:
+        code = main()
+    finally:
+        git_prefetch.discard()
     release_cli = sys.modules.get("bot.release_cli")
     if release_cli is not None:
         release_cli.run(code)

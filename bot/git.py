@@ -1,19 +1,18 @@
 """Run git on a local checkout: read history and tags, commit and tag; no network, ever."""
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.git_prefetch import (
-    TAGS_FORMAT, adopt_log, adopt_result, git_env, log_command, quick_log_command, range_ends,
-    rev_parse_command, start_log)
+    TAGS_FORMAT, adopt_log, adopt_result, log_command, quick_log_command, range_ends,
+    rev_parse_command, run, start_log)
 from bot.sansio.commits import Commit
 from bot.sansio.revwalk import RangeTail, WalkUncertain
 
 if TYPE_CHECKING:
-    from bot.git_prefetch import LogStream
+    from bot.spawn import LogStream
 
 
 T = TypeVar("T")
@@ -39,8 +38,7 @@ class Git:
         """Run `git <args>` and return its output; GitError with git's message on failure."""
         command = ["git", *args]
         try:
-            done = adopt_result(self.path, command) or subprocess.run(
-                command, cwd=self._cwd(), env=git_env(), capture_output=True, check=False)
+            done = adopt_result(self.path, command) or run(self._cwd(), command)
         except FileNotFoundError as error:
             raise GitError(f"cannot run git in {self.path}: {error.strerror}") from None
         if check and done.returncode != 0:
@@ -238,7 +236,7 @@ class Git:
 
 def _check(stream: LogStream) -> None:
     """GitError with git's message when the `git log` read to its end failed."""
-    error = stream.process.stderr.read().decode("utf-8", "replace").strip()
+    error = stream.process.read_errors().decode("utf-8", "replace").strip()
     if stream.process.wait() != 0:
         raise GitError(error.splitlines()[-1] if error else "git log failed")
 

@@ -1,56 +1,26 @@
 """Start a release command's git processes before Python has imported the rest of shipbot.
 
-`shipbot next-version` spends most of its time waiting for one `git log`; before this module,
-git was first asked only after ~25 ms of imports (the release core, semver, …) and three small
-git calls in a row. Here, with nothing imported but subprocess, the small calls run at once and
-side by side, and `git log` is started on a guess of the range, so git works while Python
-imports. bot.git adopts a started process only when its command and directory are exactly
-those it would run itself: a wrong guess costs a little time, never a different result.
+`shipbot next-version` spends most of its time reading one `git log`. Started after the
+imports (argparse, the release core, semver, …) and three small git calls in a row, git
+began ~50 ms after the process. Here, first thing (`start_early`, before the command line
+is even parsed by argparse) and with nothing imported but os and the interpreter's built-in
+modules (bot.spawn), the small calls run side by side and `git log` is started on a guess of
+the range, so git works while Python imports. bot.git adopts a started process only when its
+command and directory are exactly those it would run itself: a wrong guess costs a little
+time, never a different result.
 """
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import threading
-import time
 from collections.abc import Sequence
-from pathlib import Path
-from queue import SimpleQueue
+
+from bot.spawn import Done, LogStream, Process
 
 # One record per commit (NUL-separated with -z), fields split by the unit separator.
 LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B"
 TAGS_FORMAT = "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
-# A final (non-prerelease) SemVer; only to guess the last release, bot.sansio decides.
-FINAL_VERSION = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\+[0-9A-Za-z.-]+)?"
-PIPE_SIZE = 1 << 20
-GATHER = 0.002  # seconds git's output gathers in the pipe between two reads (see _drain)
-
-
-class LogStream:
-    """A running `git log` whose output a thread reads into `chunks` (b"" at the end).
-
-    A plain class: typing (for a NamedTuple) would cost ~3 ms before git is started.
-    """
-
-    __slots__ = ("process", "chunks", "reader")
-
-    def __init__(self, process: subprocess.Popen, chunks: SimpleQueue,
-                 reader: threading.Thread) -> None:
-        self.process, self.chunks, self.reader = process, chunks, reader
-
-    def stop(self) -> None:
-        """Kill git if it still runs, and reap it and the reader."""
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.reader.join()
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-
-_started: dict[tuple[str, tuple[str, ...]], subprocess.Popen | LogStream] = {}
-_finished: dict[tuple[str, tuple[str, ...]], subprocess.CompletedProcess] = {}
+_started: dict[tuple[str, tuple[str, ...]], Process | LogStream] = {}
+_finished: dict[tuple[str, tuple[str, ...]], Done] = {}
 
 
 def git_env() -> dict[str, str]:
@@ -94,66 +64,31 @@ def rev_parse_command(rev: str) -> list[str]:
     return ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"]
 
 
-def spawn(cwd: Path | str, command: list[str]) -> subprocess.Popen:
-    """Start `command` in `cwd` with git's environment, output and errors piped."""
-    return subprocess.Popen(command, cwd=cwd, env=git_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+def start_log(cwd: str | os.PathLike, command: list[str]) -> LogStream:
+    """Start `git log` in `cwd`, its output read by a thread as fast as git writes it."""
+    return LogStream(os.fspath(cwd), command, git_env())
 
 
-def start_log(cwd: Path | str, command: list[str]) -> LogStream:
-    """Start `git log`, with a thread that reads its output as fast as git writes it.
-
-    The reads release the GIL, so git never waits for Python's imports or parsing: the two
-    run side by side on two CPUs. Without it git stops whenever the pipe is full. The pipe is
-    also enlarged, from 64 KiB to 1 MiB, for when the reader waits for the GIL
-    (https://man7.org/linux/man-pages/man7/pipe.7.html).
-    """
-    process = spawn(cwd, command)
-    _widen_pipe(process.stdout)
-    chunks: SimpleQueue = SimpleQueue()
-    reader = threading.Thread(target=_drain, args=(process.stdout, chunks), daemon=True)
-    reader.start()
-    return LogStream(process, chunks, reader)
+def run(cwd: str | os.PathLike, command: list[str]) -> Done:
+    """Run a git command in `cwd` to its end."""
+    return Process(os.fspath(cwd), command, git_env()).communicate()
 
 
-def _drain(pipe, chunks: SimpleQueue) -> None:
-    # git writes a few KiB at a time; a pause after each read lets the pipe gather a few
-    # hundred, so that the parser wakes, and takes the GIL from it, ~50 times, not ~2,000.
-    try:
-        while chunk := pipe.read1(PIPE_SIZE):
-            chunks.put(chunk)
-            time.sleep(GATHER)
-    finally:
-        chunks.put(b"")
+def _key(cwd: str | os.PathLike, command: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    return os.path.normpath(os.fspath(cwd)), tuple(command)
 
 
-def _widen_pipe(pipe) -> None:
-    """Ask Linux for a 1 MiB pipe buffer; elsewhere, or when refused, keep the default."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_SIZE)
-    except (ImportError, OSError):
-        pass
+def _start(cwd: str | os.PathLike, command: list[str]) -> None:
+    _started[_key(cwd, command)] = Process(os.fspath(cwd), command, git_env())
 
 
-def _key(cwd: Path | str, command: Sequence[str]) -> tuple[str, tuple[str, ...]]:
-    return str(Path(cwd)), tuple(command)
-
-
-def _start(cwd: Path | str, command: list[str]) -> None:
-    _started[_key(cwd, command)] = spawn(cwd, command)
-
-
-def _finish(cwd: Path | str, command: list[str]) -> subprocess.CompletedProcess:
+def _finish(cwd: str | os.PathLike, command: list[str]) -> Done:
     key = _key(cwd, command)
-    process = _started.pop(key)
-    out, err = process.communicate()
-    _finished[key] = subprocess.CompletedProcess(command, process.returncode, out, err)
+    _finished[key] = _started.pop(key).communicate()
     return _finished[key]
 
 
-def adopt_result(cwd: Path | str, command: Sequence[str]) -> subprocess.CompletedProcess | None:
+def adopt_result(cwd: str | os.PathLike, command: Sequence[str]) -> Done | None:
     """What a started `command` in `cwd` printed (waiting for it), or None if it was not started."""
     key = _key(cwd, command)
     if key in _started:
@@ -161,7 +96,7 @@ def adopt_result(cwd: Path | str, command: Sequence[str]) -> subprocess.Complete
     return _finished.pop(key, None)
 
 
-def adopt_log(cwd: Path | str, command: Sequence[str]) -> LogStream | None:
+def adopt_log(cwd: str | os.PathLike, command: Sequence[str]) -> LogStream | None:
     """The running `git log` of `command` in `cwd` if it was started; any other started
     `git log` was a wrong guess and is stopped."""
     found = _started.pop(_key(cwd, command), None)
@@ -172,18 +107,51 @@ def adopt_log(cwd: Path | str, command: Sequence[str]) -> LogStream | None:
 
 def discard() -> None:
     """Stop and reap whatever was started and not adopted (the command took another way)."""
+    global _tried
+    _tried = False
     while _started:
         _stop(_started.popitem()[1])
     _finished.clear()
 
 
-def _stop(process: subprocess.Popen | LogStream) -> None:
+def _stop(process: Process | LogStream) -> None:
     if isinstance(process, LogStream):
         process.stop()
         return
-    if process.poll() is None:
-        process.kill()
+    process.kill()
     process.communicate()
+
+
+# Options of the two commands that start git early, and whether each takes a value.
+_OPTIONS = {"next-version": {"--repo": True, "--rev": True, "--tag-format": True, "--path": True,
+                             "--pre": True, "--json": False},
+            "changelog": {"--repo": True, "--from": True, "--to": True, "--output": True}}
+_tried = False  # start_release ran for this command (reset by discard)
+
+
+def start_early(argv: Sequence[str]) -> None:
+    """Start git for `shipbot next-version` or `changelog` from the raw command line.
+
+    Called before argparse is even imported. Only a plain spelling of the options is read;
+    anything else (an abbreviation, a typo, --path, --from) starts nothing here, and the
+    command asks git itself once its arguments are parsed.
+    """
+    if not argv or argv[0] not in _OPTIONS or not hasattr(os, "posix_spawnp"):
+        return
+    known, given = _OPTIONS[argv[0]], {}
+    words = iter(argv[1:])
+    for word in words:
+        name, equals, value = word.partition("=")
+        if name not in known or (equals and not known[name]):
+            return
+        given[name] = (value if equals else next(words, None)) if known[name] else True
+        if given[name] is None:
+            return
+    if argv[0] == "next-version" and "--path" not in given:
+        start_release(given.get("--repo", "."), given.get("--rev", "HEAD"), given.get("--tag-format"))
+    elif argv[0] == "changelog" and "--from" not in given:
+        to_ref = given.get("--to")
+        start_release(given.get("--repo", "."), to_ref or "HEAD", None, to_ref=to_ref, remote=True)
 
 
 def start_release(repo: str, rev: str, tag_format: str | None, *, to_ref: str | None = None,
@@ -192,17 +160,25 @@ def start_release(repo: str, rev: str, tag_format: str | None, *, to_ref: str | 
 
     The range starts at the highest final release tag in `tag_format` (default v{version}).
     A repository whose .shipbot.yml says otherwise just runs its own `git log` later.
+    Once per command: started early, it is not started again.
     """
+    global _tried
+    if _tried:
+        return
+    _tried = True
     try:
-        top = ["git", "rev-parse", "--show-toplevel"]
-        _start(repo, top)
+        # The three first questions at once, in `repo`: the answers are the same anywhere in
+        # the working tree, and are filed under its root, where bot.git asks them.
+        top, tags, tip = (["git", "rev-parse", "--show-toplevel"],
+                          ["git", "for-each-ref", "refs/tags", TAGS_FORMAT], rev_parse_command(rev))
+        for command in (top, tags, tip):
+            _start(repo, command)
         done = _finish(repo, top)
         if done.returncode != 0:
-            return  # not a repository: bot.git says so in its own words
+            return  # not a repository: bot.git says so in its own words (discard stops the rest)
         root = done.stdout.decode("utf-8", "replace").strip()
-        tags = ["git", "for-each-ref", "refs/tags", TAGS_FORMAT]
-        _start(root, tags)
-        _start(root, rev_parse_command(rev))
+        for command in (tags, tip):
+            _started[_key(root, command)] = _started.pop(_key(repo, command))
         if to_ref:
             _start(root, ["git", "tag", "--points-at", to_ref])
         if remote:
@@ -214,26 +190,40 @@ def start_release(repo: str, rev: str, tag_format: str | None, *, to_ref: str | 
         if base is None:
             log = log_command([rev], boundary=True)
         else:  # the quick walk of bot.git.Git.log, which resolves both ends first
-            if base != rev:
-                _start(root, rev_parse_command(base))
-            done = {name: _finish(root, rev_parse_command(name)) for name in dict.fromkeys((base, rev))}
-            if any(result.returncode for result in done.values()):
+            name, base_sha = base
+            if name != rev:
+                _start(root, rev_parse_command(name))  # for bot.git, which will ask
+            tip_sha = _finish(root, tip)
+            if tip_sha.returncode != 0:
                 return
-            log = quick_log_command(done[base].stdout.decode("ascii").strip(),
-                                    done[rev].stdout.decode("ascii").strip())
+            log = quick_log_command(base_sha, tip_sha.stdout.decode("ascii").strip())
         _started[_key(root, log)] = start_log(root, log)
     except OSError:  # no git at all: bot.git reports it
         discard()
 
 
-def _last_release(listing: str, tag_format: str) -> str | None:
+def _last_release(listing: str, tag_format: str) -> tuple[str, str] | None:
+    """The name and commit of the highest final release tag in `tag_format`: only a guess,
+    bot.sansio decides."""
     prefix, _, suffix = tag_format.partition("{version}")
-    pattern = re.compile(re.escape(prefix) + FINAL_VERSION + re.escape(suffix))
     best = None
     for line in listing.splitlines():
-        name = line.split("\0", 1)[0]
-        match = pattern.fullmatch(name)
-        if match:
-            version = (int(match[1]), int(match[2]), int(match[3]), name)
-            best = version if best is None or version > best else best
-    return best[3] if best else None
+        name, sha, peeled = line.split("\0")
+        if name.startswith(prefix) and name.endswith(suffix) and len(name) > len(prefix) + len(suffix):
+            version = _final_version(name[len(prefix):len(name) - len(suffix)])
+            if version is not None and (best is None or version > best[0]):
+                best = (version, name, peeled or sha)
+    return best[1:] if best else None
+
+
+def _final_version(text: str) -> tuple[int, int, int] | None:
+    """(1, 2, 3) for SemVer "1.2.3" or "1.2.3+build", None for a prerelease or anything else
+    (the re module would cost its import before git starts)."""
+    core, plus, build = text.partition("+")
+    if plus and not (build and all(c.isascii() and (c.isalnum() or c in ".-") for c in build)):
+        return None
+    numbers = core.split(".")
+    if len(numbers) != 3 or not all(n.isascii() and n.isdigit() and (n == "0" or n[0] != "0")
+                                    for n in numbers):
+        return None
+    return int(numbers[0]), int(numbers[1]), int(numbers[2])

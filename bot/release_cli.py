@@ -7,16 +7,17 @@ jinja2 and tomlkit are imported, and the last two only when needed: the commands
 """
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
-from pathlib import Path
 
 from bot import git_prefetch
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~3 ms) before git starts
 if TYPE_CHECKING:
+    import argparse
+    from pathlib import Path
+
     from bot.git import Git
     from bot.sansio.versioning import ReleasePlan
 
@@ -143,6 +144,8 @@ def _changelog(args: argparse.Namespace) -> int:
     if not args.output:
         sys.stdout.write(text)
         return 0
+    from pathlib import Path
+
     path = Path(args.output)
     existing = path.read_bytes().decode("utf-8") if path.exists() else ""
     if notes.version and has_section(existing, notes.version):
@@ -248,6 +251,8 @@ def _print_dry_run(plan, edits, root, message, notes, wrong_branch, branch, sett
 
 def build_parser() -> argparse.ArgumentParser:
     """The three commands with DESIGN.md's flags, for `python -m bot.release_cli`."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="shipbot", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     nv = commands.add_parser("next-version", help="next version from Conventional Commits")
@@ -292,4 +297,5 @@ def run(code: int) -> None:
 
 
 if __name__ == "__main__":
+    git_prefetch.start_early(sys.argv[1:])
     run(main())

@@ -6,7 +6,6 @@ working tree. The CLI calls it; nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -43,9 +42,9 @@ def load_settings(root: Path, *, tag_format: str | None = None,
             break
     settings = release_settings(mapping)
     if tag_format is not None:
-        settings = replace(settings, tag_format=release_settings({"tag_format": tag_format}).tag_format)
+        settings = settings._replace(tag_format=release_settings({"tag_format": tag_format}).tag_format)
     if paths:
-        settings = replace(settings, paths=tuple(paths))
+        settings = settings._replace(paths=tuple(paths))
     return settings
 
 

@@ -7,8 +7,8 @@ ReleaseConfigError naming the key, so `check-config` and the CLI can say exactly
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import NamedTuple
 
 import semver
 
@@ -29,9 +29,12 @@ class ReleaseConfigError(ValueError):
     """A `release:` value that cannot be used; the message names the key."""
 
 
-@dataclass(frozen=True)
-class ReleaseSettings:
-    """How a repository releases: DESIGN.md's `release:` keys, defaults filled in."""
+class ReleaseSettings(NamedTuple):
+    """How a repository releases: DESIGN.md's `release:` keys, defaults filled in.
+
+    A NamedTuple, not a dataclass: the dataclasses module (and inspect, which it imports)
+    would cost `shipbot next-version` ~9 ms while git is already printing commits.
+    """
 
     tag_format: str = "v{version}"
     branches: tuple[str, ...] = ()  # empty: the default branch
@@ -40,17 +43,17 @@ class ReleaseSettings:
     changelog: str | None = "CHANGELOG.md"
     initial_version: str = "0.1.0"
     major_on_zero: bool = False
-    types: Mapping[str, Bump] = field(default_factory=lambda: DEFAULT_TYPES)
+    types: Mapping[str, Bump] = DEFAULT_TYPES  # read-only mappings: shared safely
     paths: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
     announce: str | None = None
     squash_bullets: bool = False
-    sections: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SECTIONS)
+    sections: Mapping[str, str] = DEFAULT_SECTIONS
     changelog_template: str | None = None
     forge: str | None = None
     repo_url: str | None = None
     preview: bool = False
-    explicit: frozenset[str] = field(default=frozenset())  # keys the file set itself
+    explicit: frozenset[str] = frozenset()  # keys the file set itself
 
     @property
     def tags(self) -> TagFormat:

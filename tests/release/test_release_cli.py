@@ -303,6 +303,40 @@ class TestStartup:
             "1.0.1", "## 1.0.1", "- x ", "7.0.1")
         assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
 
+    def test_git_starts_before_the_heavy_imports(self):
+        """What runs before git starts (bot.git_prefetch, bot.spawn) imports none of subprocess,
+        re, pathlib, argparse or typing: each costs milliseconds git could be working."""
+        probe = "import sys; import bot.git_prefetch; print(' '.join(sorted(sys.modules)))"
+        done = subprocess.run([sys.executable, "-S", "-c", probe], cwd=ROOT, env=git_env(),
+                              capture_output=True, text=True, check=True)
+        loaded = set(done.stdout.split())
+        assert loaded.isdisjoint({"subprocess", "re", "pathlib", "argparse", "typing", "threading"})
+
+    def test_started_from_the_raw_command_line_and_adopted(self, repo, capsys):
+        """start_early reads a plain command line and starts git's walk of the range; the
+        command adopts it, and leaves nothing running."""
+        from bot import git_prefetch
+        from bot.release_cli import main
+
+        argv = ["next-version", "--repo", str(repo.path)]
+        git_prefetch.start_early(argv)
+        started = [command for _, command in git_prefetch._started]
+        assert any(command[:2] == ("git", "log") for command in started)
+        assert main(argv) == 0
+        assert capsys.readouterr().out == "1.3.0\n"
+        assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
+
+    @pytest.mark.parametrize("argv", [["next-version", "--rep", "x"], ["next-version", "--path", "a"],
+                                      ["changelog", "--from", "v1"], ["next-version", "--repo"],
+                                      ["release", "--dry-run"], ["nxt-version"], []])
+    def test_early_start_leaves_what_it_cannot_read_to_the_command(self, argv):
+        """An abbreviation, a typo, --path or --from: nothing is started before argparse."""
+        from bot import git_prefetch
+
+        git_prefetch.start_early(argv)
+        assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
+        git_prefetch.discard()
+
     @pytest.mark.parametrize("where", ["repo", "missing"])
     def test_cycle_collector_is_restored(self, repo, where, capsys):
         """The command pauses Python's cycle collector while it runs (bench/changelog.py) and

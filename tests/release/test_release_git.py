@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.git import Git
-from bot.git_prefetch import PIPE_SIZE
+from bot.spawn import PIPE_SIZE
 from tests.release.release_gitrepo import GitRepo
 
 
@@ -40,3 +40,42 @@ def test_boundary_shas_are_whole_in_a_sha256_repository(tmp_path):
     commits = list(Git(repo.path).log([f"{base}..HEAD"], boundary=boundary))
     assert [commit.subject for commit in commits] == ["fix: b"]
     assert len(base) == 64 and boundary == [base]
+
+
+def test_without_git_on_the_path_the_error_says_so(tmp_path, monkeypatch):
+    """No git at all: one clear GitError, from the early start and from bot.git alike."""
+    import pytest
+
+    from bot import git_prefetch
+    from bot.git import GitError
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory
+    git_prefetch.start_early(["next-version", "--repo", str(tmp_path)])
+    assert (git_prefetch._started, git_prefetch._finished) == ({}, {})
+    with pytest.raises(GitError, match="cannot run git"):
+        Git(tmp_path).toplevel()
+    git_prefetch.discard()
+
+
+def test_a_failed_command_gives_gits_own_message(tmp_path):
+    """bot.spawn hands back git's exit status and its error output, read in full."""
+    import pytest
+
+    from bot.git import GitError
+
+    with pytest.raises(GitError, match="not a git repository"):
+        Git(tmp_path).toplevel()
+
+
+def test_a_stream_stopped_early_leaves_no_process(tmp_path):
+    """A `git log` read only in part (the quick walk stops where git would) is killed and reaped."""
+    from bot.spawn import LogStream
+    from tests.release.release_gitrepo import git_env
+
+    repo = GitRepo(tmp_path / "many")
+    for number in range(30):
+        repo.commit(f"fix: {number}")
+    stream = LogStream(str(repo.path), ["git", "log", "-z", "--format=%B"], git_env())
+    assert stream.chunks.get()
+    stream.stop()
+    assert stream.process.returncode is not None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 
 
 T = TypeVar("T")
+_SHA, _PARENTS = attrgetter("sha"), attrgetter("parents")
 
 
 class GitError(RuntimeError):
@@ -150,11 +153,14 @@ class Git:
         range, but see bot.sansio.revwalk), then RangeTail decides the rest and where to stop."""
         stream = self._stream(quick_log_command(base, tip))
         try:
-            shown: list[Commit] = []
+            # What RangeTail needs of the commits before base, built a chunk at a time in C
+            # while git still prints, not all at once when base comes.
+            given_out: dict[str, tuple[str, ...]] = {}
+            their_parents: set[str] = set()
+            last: Commit | None = None
             tail: RangeTail | None = None
             marker = base.encode("ascii")
             pending = b""
-            new = tuple.__new__
             reading = True
             while reading:
                 chunk = stream.chunks.get()
@@ -166,26 +172,24 @@ class Git:
                     if pending:
                         records.append(pending)
                 if tail is None and marker not in data:  # base comes later: all in the range
-                    for raw in records:
-                        sha, parents, name, email, date, message = raw.decode(
-                            "utf-8", "replace").split("\x1f", 5)
-                        commit = new(Commit, (sha[1:], message, tuple(parents.split()), name,
-                                              email, date))
-                        shown.append(commit)
-                        yield commit
+                    batch = _commits(records)
+                    if batch:
+                        parents = list(map(_PARENTS, batch))
+                        given_out.update(zip(map(_SHA, batch), parents))
+                        their_parents.update(chain.from_iterable(parents))
+                        last = batch[-1]
+                        yield from batch
                     continue
-                for raw in records:
-                    sha, parents, name, email, date, message = raw.decode(
-                        "utf-8", "replace").split("\x1f", 5)
-                    commit = new(Commit, (sha[1:], message, tuple(parents.split()), name, email,
-                                          date))
+                for commit in _commits(records):
                     if tail is None and commit.sha != base:
-                        shown.append(commit)
+                        given_out[commit.sha] = commit.parents
+                        their_parents.update(commit.parents)
+                        last = commit
                         yield commit
                         continue
                     if tail is None:
-                        tail = RangeTail(base, tip, [c.sha for c in shown], [c.parents for c in shown],
-                                         _epoch(shown[-1].date) if shown else None)
+                        tail = RangeTail(base, tip, given_out, their_parents,
+                                         _epoch(last.date) if last else None)
                     if tail.unsettled is None and tail.pop(commit.sha, commit.parents,
                                                            _epoch(commit.date), commit):
                         continue
@@ -201,7 +205,7 @@ class Git:
                 raise WalkUncertain(f"git log ended before {base} and what it queued came by")
             yield from tail.in_range()
             if boundary is not None:
-                boundary.extend(tail.boundary([c.parents for c in shown]))
+                boundary.extend(tail.boundary())
         finally:
             stream.stop()
 
@@ -246,3 +250,11 @@ def _epoch(iso_date: str) -> int:
     from datetime import datetime
 
     return int(datetime.fromisoformat(iso_date).timestamp())
+
+
+def _commits(records: list[bytes]) -> list[Commit]:
+    """Commits of `git log -z --format=%m<LOG_FORMAT>` records (bot.git_prefetch)."""
+    new = tuple.__new__  # Commit's generated __new__ is a Python function; this is not
+    fields = [raw.decode("utf-8", "replace").split("\x1f", 5) for raw in records]
+    return [new(Commit, (sha[1:], message, tuple(parents.split()), name, email, date))
+            for sha, parents, name, email, date, message in fields]

@@ -19,7 +19,6 @@ that; commits of the same second (a rebase, a script) mostly do not.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from itertools import chain
 
 SLOP = 5  # revision.c: commits popped after only uninteresting ones are queued
@@ -32,18 +31,20 @@ class WalkUncertain(Exception):
 class RangeTail:
     """The part of the walk from `base` on: which commits are in the range, and where to stop.
 
-    `shown` and `shown_parents` are the commits popped before `base` (all in the range, and
-    already given to the reader), `last_date` the committer date of the last of them.
+    `given_out` maps each commit popped before `base` (all in the range, and already given
+    to the reader) to its parents, and `their_parents` holds those parents: both are built
+    chunk by chunk while git still prints, and taken over here. `last_date` is the committer
+    date of the last commit popped before `base`.
     """
 
-    def __init__(self, base: str, tip: str, shown: Sequence[str],
-                 shown_parents: Sequence[tuple[str, ...]], last_date: int | None) -> None:
-        self.given_out = set(shown)
-        self.parents_of: dict[str, tuple[str, ...]] = dict(zip(shown, shown_parents))
-        self.queued = set(chain.from_iterable(shown_parents)) | {base, tip}
-        self.queued -= self.given_out
+    def __init__(self, base: str, tip: str, given_out: dict[str, tuple[str, ...]],
+                 their_parents: set[str], last_date: int | None) -> None:
+        self.parents_of = given_out  # grows with the commits popped from here on
+        self.their_parents = their_parents
+        self.queued = their_parents.union((base, tip)).difference(given_out)
         self.uninteresting = {base}
         self.kept: list[tuple[str, object]] = []  # in the range, so far, from base on
+        self.popped_since_base: set[str] = set()  # popped from base on (the others were given out)
         self.last_interesting = last_date  # revision.c's `date`: None is its TIME_MAX
         self.previous = last_date
         self.slop = SLOP
@@ -63,6 +64,7 @@ class RangeTail:
                 raise WalkUncertain(f"{parent} was shown before its child {sha}")
             self.queued.add(parent)
         self.parents_of[sha] = parents
+        self.popped_since_base.add(sha)
         if sha in self.uninteresting:
             self._mark(parents)
             self.judge_next = True
@@ -92,10 +94,10 @@ class RangeTail:
         """The commits from `base` on that are in the range, in git's order."""
         return [item for sha, item in self.kept if sha not in self.uninteresting]
 
-    def boundary(self, shown_parents: Sequence[tuple[str, ...]]) -> set[str]:
+    def boundary(self) -> set[str]:
         """The uninteresting parents of the commits in the range (git log --boundary)."""
         kept_parents = [self.parents_of[sha] for sha, _ in self.kept if sha not in self.uninteresting]
-        return set(chain.from_iterable(chain(shown_parents, kept_parents))) & self.uninteresting
+        return self.uninteresting & self.their_parents.union(chain.from_iterable(kept_parents))
 
     def _still_interesting(self, head_date: int) -> bool:
         # revision.c's still_interesting, with the next commit popped as the queue's head.
@@ -116,6 +118,6 @@ class RangeTail:
             if sha in self.uninteresting:
                 continue
             self.uninteresting.add(sha)
-            if sha in self.given_out:
+            if sha in self.parents_of and sha not in self.popped_since_base:
                 raise WalkUncertain(f"{sha} was given out but is an ancestor of the base")
             stack.extend(self.parents_of.get(sha, ()))

@@ -107,8 +107,8 @@ def test_tail_of_a_straight_history_ends_five_commits_after_the_base():
     """c9 … c0, base c5: git pops c5 and five more before it stops, as revision.c's SLOP says."""
     shas = [f"c{n}" for n in range(10)]
     parents = {sha: (shas[n - 1],) if n else () for n, sha in enumerate(shas)}
-    shown = ["c9", "c8", "c7", "c6"]
-    tail = RangeTail("c5", "c9", shown, [parents[sha] for sha in shown], last_date=6)
+    shown = {sha: parents[sha] for sha in ["c9", "c8", "c7", "c6"]}
+    tail = RangeTail("c5", "c9", shown, {"c8", "c7", "c6", "c5"}, last_date=6)
     popped = []
     for sha in ["c5", "c4", "c3", "c2", "c1", "c0"]:
         if not tail.pop(sha, parents[sha], int(sha[1:]), sha):
@@ -116,17 +116,17 @@ def test_tail_of_a_straight_history_ends_five_commits_after_the_base():
         popped.append(sha)
     assert popped == ["c5", "c4", "c3", "c2", "c1"]  # c0 is where git stops
     assert tail.settle("c0", ()) and tail.in_range() == []
-    assert tail.boundary([parents[sha] for sha in shown]) == {"c5"}
+    assert tail.boundary() == {"c5"}
 
 
 def test_tail_gives_up_on_a_commit_dated_after_the_one_before():
-    tail = RangeTail("b", "t", ["t"], [("b",)], last_date=100)
+    tail = RangeTail("b", "t", {"t": ("b",)}, {"b"}, last_date=100)
     with pytest.raises(WalkUncertain, match="dated later"):
         tail.pop("b", ("a",), 101, None)
 
 
 def test_tail_gives_up_when_an_ancestor_of_the_base_was_given_out():
     """t and x were given out, but x is also the base's parent: git would leave it out."""
-    tail = RangeTail("b", "t", ["t", "x"], [("x",), ()], last_date=100)
+    tail = RangeTail("b", "t", {"t": ("x",), "x": ()}, {"x"}, last_date=100)
     with pytest.raises(WalkUncertain):
         tail.pop("b", ("x",), 90, None)

@@ -142,7 +142,7 @@ def commands(repo: Path, span: str, *, given: bool) -> dict[str, list[str]]:
     return {
         "git log (floor)": ["git", "log", span],
         "git log --format=<shipbot's> -z": ["git", "log", "-z",
-                                            "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B", span],
+                                            "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%ct%x1f%B", span],
         "next-version": [*cli, "next-version", "--repo", str(repo), "--rev", tip or "HEAD"],
         "next-version --json": [*cli, "next-version", "--json", "--repo", str(repo), "--rev", tip or "HEAD"],
         "changelog": [*cli, "changelog", "--repo", str(repo), *frm, "--to", tip or "HEAD"],

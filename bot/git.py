@@ -189,9 +189,9 @@ class Git:
                         continue
                     if tail is None:
                         tail = RangeTail(base, tip, given_out, their_parents,
-                                         _epoch(last.date) if last else None)
+                                         int(last.date) if last else None)
                     if tail.unsettled is None and tail.pop(commit.sha, commit.parents,
-                                                           _epoch(commit.date), commit):
+                                                           int(commit.date), commit):
                         continue
                     if tail.settle(commit.sha, commit.parents):  # after where git stops
                         reading = False  # git is killed
@@ -243,13 +243,6 @@ def _check(stream: LogStream) -> None:
     error = stream.process.read_errors().decode("utf-8", "replace").strip()
     if stream.process.wait() != 0:
         raise GitError(error.splitlines()[-1] if error else "git log failed")
-
-
-def _epoch(iso_date: str) -> int:
-    """Seconds since the epoch of git's strict ISO 8601 date (%cI), as git compares them."""
-    from datetime import datetime
-
-    return int(datetime.fromisoformat(iso_date).timestamp())
 
 
 def _commits(records: list[bytes]) -> list[Commit]:

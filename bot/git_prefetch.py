@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from bot.spawn import Done, LogStream, Process
 
 # One record per commit (NUL-separated with -z), fields split by the unit separator.
-LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%cI%x1f%B"
+LOG_FORMAT = "%H%x1f%P%x1f%an%x1f%ae%x1f%ct%x1f%B"  # %ct: cheaper for git than %cI
 TAGS_FORMAT = "--format=%(refname:strip=2)%00%(objectname)%00%(*objectname)"
 _started: dict[tuple[str, tuple[str, ...]], Process | LogStream] = {}
 _finished: dict[tuple[str, tuple[str, ...]], Done] = {}

@@ -48,7 +48,7 @@ class Commit(NamedTuple):
     parents: tuple[str, ...] = ()
     author_name: str = ""
     author_email: str = ""
-    date: str = ""  # ISO 8601 committer date, passed in (sansio reads no clock)
+    date: str = ""  # committer date, seconds since the epoch as git prints it (%ct)
 
     @property
     def subject(self) -> str:

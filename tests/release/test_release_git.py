@@ -79,3 +79,4 @@ def test_a_stream_stopped_early_leaves_no_process(tmp_path):
     assert stream.chunks.get()
     stream.stop()
     assert stream.process.returncode is not None
+

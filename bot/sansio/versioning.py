@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
+from itertools import filterfalse, repeat
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from semver import Version
@@ -50,6 +52,7 @@ class Bump(enum.IntEnum):
 
 _LABELS = {bump: bump.name.lower() for bump in Bump}
 _HEADLINE, _MEMBERS = itemgetter(0), itemgetter(1)  # of a bot.sansio.history.Change
+_TYPE, _BREAKING = attrgetter("type"), attrgetter("breaking")
 
 
 class TagFormat(NamedTuple):
@@ -158,6 +161,46 @@ def decide_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: b
     return bump, tuple(reasons)
 
 
+def strongest_bump(history: History, types: Mapping[str, Bump], *, major_on_zero: bool = False,
+                   base: Version | None = None) -> Bump:
+    """decide_bump's bump without its reasons (a record for each of thousands of commits,
+    which `next-version` does not print): a few passes in C over the range."""
+    changes = history.changes
+    parsed = list(history.parsed()) if any(map(_MEMBERS, changes)) else list(map(_HEADLINE, changes))
+    plain = filterfalse(_BREAKING, parsed)  # a breaking change's type does not count
+    if any("(" in key for key in types):
+        best = max((commit_bump(commit, types, breaking=False) for commit in plain), default=Bump.NONE)
+    else:
+        best = max(map(types.get, map(_TYPE, plain), repeat(Bump.NONE)), default=Bump.NONE)
+    if any(map(_BREAKING, parsed)):
+        zero = base is not None and base.major == 0 and not major_on_zero
+        best = max(best, Bump.MINOR if zero else Bump.MAJOR)
+    return best
+
+
+class Reasons(Sequence):
+    """A plan's reasons, worked out by decide_bump the first time they are read."""
+
+    __slots__ = ("_decide", "_reasons")
+
+    def __init__(self, decide: Callable[[], tuple[Bump, tuple[Reason, ...]]]) -> None:
+        self._decide, self._reasons = decide, None
+
+    def _all(self) -> tuple[Reason, ...]:
+        if self._reasons is None:
+            self._reasons = self._decide()[1]
+        return self._reasons
+
+    def __getitem__(self, index):
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+
 def apply_bump(base: Version, bump: Bump) -> Version:
     """`base` moved by `bump` (NONE leaves it as it is)."""
     if bump is Bump.MAJOR:
@@ -215,7 +258,7 @@ class ReleasePlan(NamedTuple):
     next_tag: str | None
     bump: str  # major | minor | patch | prerelease | none
     history: History
-    reasons: tuple[Reason, ...]
+    reasons: Sequence[Reason]  # Reasons: worked out when read
 
     @property
     def commits(self) -> tuple[Commit, ...]:
@@ -225,15 +268,14 @@ class ReleasePlan(NamedTuple):
 
 def plan_release(state: TagState, commits: Iterable[Commit], settings: ReleaseSettings, *,
                  pre: str | None = None, new_since_latest: bool = True) -> ReleasePlan:
-    """Plan the next release from the tags and the commits since the last final release.
-
-    `commits` (newest first) is read once and may be a stream straight from `git log`.
-    """
+    """Plan the next release from the tags and the commits since the last final release;
+    `commits` (newest first) is read once and may be a stream straight from `git log`."""
     history = collect_changes(commits, squash_bullets=settings.squash_bullets)
     base = state.latest_final[1] if state.latest_final else None
     latest = state.latest[1] if state.latest else None
-    bump, reasons = decide_bump(history, settings.types, major_on_zero=settings.major_on_zero,
-                                base=base)
+    bump = strongest_bump(history, settings.types, major_on_zero=settings.major_on_zero, base=base)
+    reasons = Reasons(partial(decide_bump, history, settings.types,
+                              major_on_zero=settings.major_on_zero, base=base))
     initial = Version.parse(settings.initial_version)
     version = next_version(base, bump, initial=initial, latest=latest, pre=pre,
                            new_since_latest=new_since_latest)
@@ -254,6 +296,4 @@ def plan_release(state: TagState, commits: Iterable[Commit], settings: ReleaseSe
 
 def _initial_label(version: Version) -> str:
     """How the first release moves from nothing: 1.0.0 is major, 0.1.0 minor, 0.0.1 patch."""
-    if version.major:
-        return "major"
-    return "minor" if version.minor else "patch"
+    return "major" if version.major else "minor" if version.minor else "patch"

@@ -221,3 +221,28 @@ class TestReleaseConfig:
         """A bad value is refused with the key and the reason."""
         with pytest.raises(ReleaseConfigError, match=message.replace("{", r"\{").replace("(", r"\(")):
             release_settings(mapping)
+
+
+def test_strongest_bump_is_decide_bumps_on_every_corpus_release():
+    """next-version's bump without reasons (strongest_bump) is decide_bump's, on the 1,000
+    real releases and under every policy: scoped types, 0.x, major_on_zero."""
+    import json
+
+    from bot.sansio.commits import Commit
+    from bot.sansio.history import collect_changes
+    from bot.sansio.versioning import strongest_bump
+    from tests.release.release_gitrepo import ROOT
+
+    policies = [release_settings({}), release_settings({"major_on_zero": True}),
+                release_settings({"types": {"feat": "major", "chore(deps)": "patch", "docs": "patch"}})]
+    for path in sorted((ROOT.parent / "shared" / "corpus" / "release-bumps").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            commits = [Commit(c["sha"] if "sha" in c else str(n), c["subject"] + ("\n\n" + c["body"] if c["body"] else ""))
+                       for n, c in enumerate(row["commits"])]
+            history = collect_changes(commits)
+            for settings in policies:
+                for base in (Version.parse("0.4.0"), Version.parse("2.1.0"), None):
+                    kwargs = {"major_on_zero": settings.major_on_zero, "base": base}
+                    assert strongest_bump(history, settings.types, **kwargs) is \
+                        decide_bump(history, settings.types, **kwargs)[0]

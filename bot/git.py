@@ -30,7 +30,7 @@ class Git:
 
     def __init__(self, path: Path | str = ".") -> None:
         self.path = Path(path)
-        self._shas: dict[str, str] = {}  # rev -> sha, for this object's life (one command)
+        self._shas: dict[str, str] = {}  # rev -> sha, until this object moves a ref
 
     def _cwd(self) -> Path:
         if not self.path.is_dir():
@@ -230,11 +230,13 @@ class Git:
         """Commit `paths` with `message`; returns the new commit's sha."""
         self.run("add", "--", *paths)
         self.run("commit", "--quiet", "--no-verify", "-m", message, "--", *paths)
+        self._shas.clear()  # HEAD moved
         return self.resolve("HEAD")
 
     def create_tag(self, name: str, message: str, rev: str = "HEAD") -> None:
         """Create an annotated tag (never pushed here)."""
         self.run("tag", "--annotate", "--cleanup=verbatim", "-m", message, name, rev)
+        self._shas.clear()  # a name may now resolve
 
 
 

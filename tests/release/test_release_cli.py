@@ -213,6 +213,8 @@ class TestReleaseCommand:
         assert changelog.startswith("# Changelog\n\n## [1.3.0]") and changelog.endswith("## 1.2.0\n\n- old  entry\n")
         assert repo.git("status", "--porcelain") == ""
         assert run_cli("next-version", "--repo", str(repo.path)).stdout == ""
+        head = repo.git("rev-parse", "HEAD").strip()  # the release commit, not the one before
+        assert done.stdout.startswith(f"Released v1.3.0 at {head[:7]}:")
 
     def test_refuses_a_dirty_tree(self, repo):
         """Uncommitted changes stop a real release before anything is written."""

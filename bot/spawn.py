@@ -27,14 +27,28 @@ class Done:
         self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
 
 
+PORTABLE = not hasattr(os, "posix_spawnp")  # Windows: the subprocess module after all
+
+
 class Process:
     """A command started in `cwd`, its output and errors on pipes."""
 
-    __slots__ = ("pid", "stdout", "stderr", "returncode")
+    __slots__ = ("pid", "stdout", "stderr", "returncode", "_popen")
 
-    def __init__(self, cwd: str, command: Sequence[str], env: dict[str, str]) -> None:
+    def __init__(self, cwd: str, command: Sequence[str], env: dict[str, str], *,
+                 portable: bool = PORTABLE) -> None:
         if command[0] != "git":
             raise ValueError("bot.spawn runs git only")
+        self.returncode: int | None = None
+        self._popen = None
+        if portable:
+            import subprocess
+
+            self._popen = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            self.pid = self._popen.pid
+            self.stdout, self.stderr = self._popen.stdout.fileno(), self._popen.stderr.fileno()
+            return
         out_read, out_write = os.pipe()
         err_read, err_write = os.pipe()
         try:
@@ -50,10 +64,13 @@ class Process:
         os.close(out_write)
         os.close(err_write)
         self.stdout, self.stderr = out_read, err_read
-        self.returncode: int | None = None
 
     def communicate(self) -> Done:
         """Read both pipes to their end, then reap the process."""
+        if self._popen is not None:
+            out, err = self._popen.communicate()
+            self.returncode = self._popen.returncode
+            return Done(self.returncode, out, err)
         import select  # a built-in module
 
         chunks: dict[int, list[bytes]] = {self.stdout: [], self.stderr: []}
@@ -81,7 +98,9 @@ class Process:
 
     def poll(self) -> int | None:
         """The exit status, or None while it runs."""
-        if self.returncode is None:
+        if self._popen is not None:
+            self.returncode = self._popen.poll()
+        elif self.returncode is None:
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
@@ -89,18 +108,26 @@ class Process:
 
     def wait(self) -> int:
         """Wait for the process to end; its exit status."""
-        if self.returncode is None:
+        if self._popen is not None:
+            self.returncode = self._popen.wait()
+        elif self.returncode is None:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
         return self.returncode
 
     def kill(self) -> None:
-        if self.poll() is None:
+        if self._popen is not None:
+            self._popen.kill()
+        elif self.poll() is None:
             try:
                 os.kill(self.pid, SIGKILL)
             except ProcessLookupError:  # ended meanwhile
                 pass
 
     def close(self) -> None:
+        if self._popen is not None:
+            self._popen.stdout.close()
+            self._popen.stderr.close()
+            return
         for fd in (self.stdout, self.stderr):
             try:
                 os.close(fd)
@@ -119,8 +146,9 @@ class LogStream:
 
     __slots__ = ("process", "chunks", "_reading")
 
-    def __init__(self, cwd: str, command: Sequence[str], env: dict[str, str]) -> None:
-        self.process = Process(cwd, command, env)
+    def __init__(self, cwd: str, command: Sequence[str], env: dict[str, str], *,
+                 portable: bool = PORTABLE) -> None:
+        self.process = Process(cwd, command, env, portable=portable)
         _widen_pipe(self.process.stdout)
         self.chunks: SimpleQueue = SimpleQueue()
         self._reading = _thread.allocate_lock()

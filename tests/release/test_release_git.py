@@ -1,6 +1,8 @@
 """bot.git reading history from real git: the stream of records, whatever size its reads are."""
 from __future__ import annotations
 
+import pytest
+
 from bot.git import Git
 from bot.spawn import PIPE_SIZE
 from tests.release.release_gitrepo import GitRepo
@@ -80,3 +82,24 @@ def test_a_stream_stopped_early_leaves_no_process(tmp_path):
     stream.stop()
     assert stream.process.returncode is not None
 
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_spawn_runs_git_with_or_without_posix_spawn(tmp_path, portable):
+    """bot.spawn's two ways (os.posix_spawnp; the subprocess module where it is missing, as on
+    Windows) give the same answers: output, errors and exit status, and a stream to stop."""
+    from bot.spawn import LogStream, Process
+    from tests.release.release_gitrepo import git_env
+
+    repo = GitRepo(tmp_path / "spawn")
+    for number in range(30):
+        repo.commit(f"fix: {number}")
+    done = Process(str(repo.path), ["git", "rev-list", "--count", "HEAD"], git_env(),
+                   portable=portable).communicate()
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"30\n", b"")
+    failed = Process(str(tmp_path), ["git", "log"], git_env(), portable=portable).communicate()
+    assert failed.returncode == 128 and b"not a git repository" in failed.stderr
+    stream = LogStream(str(repo.path), ["git", "log", "-z", "--format=%s"], git_env(), portable=portable)
+    assert stream.chunks.get().startswith(b"fix: 29\0")
+    stream.stop()
+    assert stream.process.returncode is not None

@@ -7,6 +7,7 @@ what bot.git needs: run a command to its end, or stream a long `git log`.
 """
 from __future__ import annotations
 
+import _signal  # the signal module's constants, without its enum import
 import _thread
 import os
 import time
@@ -15,7 +16,6 @@ from collections.abc import Sequence
 
 PIPE_SIZE = 1 << 20
 GATHER = 0.002  # seconds git's output gathers in the pipe between two reads (see _drain)
-SIGKILL = 9  # POSIX; the signal module would import enum
 
 
 class Done:
@@ -54,9 +54,11 @@ class Process:
         try:
             # posix_spawn has no working-directory action before Python 3.13: git's -C is one.
             argv = ["git", "-C", cwd, *command[1:]]
+            # Python ignores SIGPIPE and SIGXFSZ; git gets them back, as subprocess would do.
             self.pid = os.posix_spawnp(command[0], argv, env, file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)])
+                (os.POSIX_SPAWN_DUP2, out_write, 1), (os.POSIX_SPAWN_DUP2, err_write, 2)],
+                setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ))
         except BaseException:
             for fd in (out_read, out_write, err_read, err_write):
                 os.close(fd)
@@ -119,7 +121,7 @@ class Process:
             self._popen.kill()
         elif self.poll() is None:
             try:
-                os.kill(self.pid, SIGKILL)
+                os.kill(self.pid, _signal.SIGKILL)
             except ProcessLookupError:  # ended meanwhile
                 pass
 

@@ -269,8 +269,12 @@ class JobQueue:
         return found
 
     async def prune(self, retention_days: int) -> int:
-        """Delete finished jobs (payloads included) older than the retention period."""
+        """Delete finished jobs (payloads included) whose last run was due before the retention period.
+
+        run_at is when the last attempt was due: the delivery's arrival for a job that ran once,
+        later for one that was retried. Pruning by it reads the (status, repo, run_at) index alone.
+        """
         cutoff = time.time() - retention_days * 86400
-        stmt = delete(jobs).where(jobs.c.status.in_([DONE, DEAD]), jobs.c.created_at < cutoff)
+        stmt = delete(jobs).where(jobs.c.status.in_([DONE, DEAD]), jobs.c.run_at < cutoff)
         async with self.db.begin() as conn:
             return (await conn.execute(stmt)).rowcount

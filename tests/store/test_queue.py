@@ -8,7 +8,7 @@ import zlib
 
 import orjson
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from bot.queue import DEAD, DONE, PENDING, RUNNING, JobQueue, NewJob, backoff
 from bot.store import Database
@@ -227,21 +227,44 @@ class TestFailures:
 
 class TestMaintenance:
     async def test_prune_removes_old_finished_jobs_only(self, db):
-        """Finished jobs older than the retention period go; pending ones stay whatever their age."""
+        """Finished jobs whose last run was due before the retention period go; pending ones stay
+        whatever their age, and so does an old delivery retried within the period."""
         queue = JobQueue(db)
-        for k in ("old-done", "old-pending", "new-done"):
+        for k in ("old-done", "old-pending", "new-done", "old-retried-done"):
             await queue.enqueue(job(k))
-        claimed = {j.delivery_key: j for j in await queue.claim("w", 3)}
-        await queue.complete(claimed["github:old-done"], "w")
-        await queue.complete(claimed["github:new-done"], "w")
+        claimed = {j.delivery_key: j for j in await queue.claim("w", 4)}
+        for key in ("github:old-done", "github:new-done", "github:old-retried-done"):
+            await queue.complete(claimed[key], "w")
+        long_ago = time.time() - 40 * 86400
         async with db.begin() as conn:
             await conn.execute(update(jobs).where(jobs.c.delivery_key.like("github:old%"))
-                               .values(created_at=time.time() - 40 * 86400))
+                               .values(created_at=long_ago, run_at=long_ago))
+            await conn.execute(update(jobs).where(jobs.c.delivery_key == "github:old-retried-done")
+                               .values(run_at=time.time() - 2 * 86400))
             await conn.execute(update(jobs).where(jobs.c.delivery_key == "github:old-pending").values(status=PENDING))
         assert await queue.prune(30) == 1
-        counts = await queue.counts()
-        assert counts[DONE] == 1 and counts[PENDING] == 1 and counts[RUNNING] == 0
+        async with db.connect() as conn:
+            left = set((await conn.execute(select(jobs.c.delivery_key))).scalars())
+        assert left == {"github:old-pending", "github:new-done", "github:old-retried-done"}
         await queue.close()
+
+    async def test_prune_and_counts_read_the_status_index_not_the_rows(self, sqlite_db):
+        """Pruning and the counts by status go through (status, repo, run_at), the jobs table's only
+        index besides the delivery key's, so a backlog of large payloads is never read for them."""
+        from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+        prune = delete(jobs).where(jobs.c.status.in_([DONE, DEAD]), jobs.c.run_at < 1.0)
+        compiled = prune.compile(dialect=sqlite_dialect.dialect(), compile_kwargs={"literal_binds": True})
+        conn = sqlite3.connect(sqlite_db.engine.url.database)
+        try:
+            plans = {sql: " ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+                     for sql in (str(compiled), "SELECT status, count(*) FROM jobs GROUP BY status")}
+            indexes = {row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'jobs'")}
+        finally:
+            conn.close()
+        assert all("ix_jobs_status_repo_run_at" in plan for plan in plans.values()), plans
+        assert indexes == {"ix_jobs_status_repo_run_at", "sqlite_autoindex_jobs_1"}
 
     async def test_migrations_are_safe_to_run_concurrently(self, database_url):
         """Several replicas migrating at once end with one schema and no error."""

@@ -20,6 +20,9 @@ from bot.store.tables import jobs
 PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
 MAX_BATCH = 256
 DEFAULT_PER_REPO = 4
+# See JobQueue._gather.
+GATHER_SECONDS = 0.001
+BUSY_TURN_SECONDS = 30e-6
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,9 @@ class JobQueue:
     """The durable queue. Writes from ingress are grouped into one transaction per batch."""
 
     def __init__(self, db: Database, *, max_attempts: int = 8, lease_seconds: float = 300.0,
-                 per_repo: int = DEFAULT_PER_REPO) -> None:
+                 per_repo: int = DEFAULT_PER_REPO, gather_seconds: float = GATHER_SECONDS) -> None:
         self.db = db
+        self.gather_seconds = gather_seconds
         self.per_repo = per_repo  # jobs of one repository running at once, across all workers
         self.max_attempts = max_attempts
         self.lease_seconds = lease_seconds
@@ -118,6 +122,7 @@ class JobQueue:
             # One more turn of the event loop lets requests whose bodies have just arrived join this
             # batch: at concurrency 8 that doubles the rows per commit for microseconds of latency.
             await asyncio.sleep(0)
+            await self._gather(pending)
             batch = pending[:MAX_BATCH]
             del pending[:MAX_BATCH]
             try:
@@ -132,6 +137,24 @@ class JobQueue:
                     fut.set_result(job.delivery_key in inserted)
                     inserted.discard(job.delivery_key)
             self.new_work.set()
+
+    async def _gather(self, pending: list) -> None:
+        """Let the deliveries the loop is still reading and verifying join this commit.
+
+        Closed-loop senders fall into convoys: each commit answers a few requests, whose next ones
+        arrive together while the others are still being verified. While turns of the loop keep
+        doing work, their rows are a few turns away; a turn with nothing else to run (an idle loop,
+        a single sender) ends the wait at once, and so does gather_seconds. On the ingest
+        benchmark at concurrency 8 this took rows per commit from ~2.9 to ~3.7 and 9% off the CPU
+        time of an acknowledgement; a commit's cost is mostly cache misses, paid once per batch.
+        """
+        deadline = time.perf_counter() + self.gather_seconds
+        while len(pending) < MAX_BATCH:
+            turn = time.perf_counter()
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            if now - turn < BUSY_TURN_SECONDS or now >= deadline:
+                return
 
     async def _insert_many(self, batch: list[NewJob]) -> set[str]:
         now = time.time()

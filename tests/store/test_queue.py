@@ -39,6 +39,39 @@ class TestEnqueue:
         await queue.close()
 
 
+def busy_for(seconds: float) -> None:
+    """CPU work, as verifying a delivery is: a turn of the loop that runs it is a busy one."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+class TestGroupCommit:
+    async def test_deliveries_still_being_verified_join_the_commit(self, db):
+        """Eight deliveries that reach the queue over several busy turns of the loop are one commit
+        (rows of one commit share their created_at); the writer stops gathering at the first idle turn."""
+        queue = JobQueue(db, gather_seconds=5.0)
+
+        async def deliver(i: int) -> bool:
+            for _ in range(i + 1):  # verifying takes this delivery i + 1 turns
+                busy_for(0.0005)
+                await asyncio.sleep(0)
+            return await queue.enqueue(job(f"burst-{i}"))
+
+        assert all(await asyncio.gather(*(deliver(i) for i in range(8))))
+        async with db.connect() as conn:
+            commits = set((await conn.execute(select(jobs.c.created_at))).scalars())
+        assert len(commits) == 1
+        await queue.close()
+
+    async def test_a_lone_delivery_is_not_held_back(self, db):
+        """With nothing else for the loop to do, the row is committed at once, not after gather_seconds."""
+        queue = JobQueue(db, gather_seconds=30.0)
+        assert await asyncio.wait_for(queue.enqueue(job("alone")), 10) is True
+        assert await asyncio.wait_for(queue.enqueue(job("next")), 10) is True
+        await queue.close()
+
+
 class TestSqliteWriteLock:
     async def test_a_held_write_lock_makes_enqueue_wait_without_blocking_the_loop(self, sqlite_db):
         """While another connection holds SQLite's write lock, the delivery waits (the loop keeps

@@ -11,7 +11,9 @@ hundreds of milliseconds per claim once tens of thousands of jobs wait.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, select, text
+import functools
+
+from sqlalchemy import Float, Integer, String, and_, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.tables import jobs
@@ -79,18 +81,33 @@ SELECT NULL,
 """)
 
 
+_NOW = bindparam("now", type_=Float)
+_REPO = bindparam("repo", type_=String)
+_COUNT = bindparam("count", type_=Integer)
+# Built once: building a statement costs about as much as running it on a small queue.
+RUNNING_BY_REPO = (select(jobs.c.repo, func.count())
+                   .where(jobs.c.status == RUNNING, jobs.c.lease_until >= _NOW, jobs.c.repo.is_not(None))
+                   .group_by(jobs.c.repo))
+EXPIRED_BY_REPO = (select(jobs.c.repo, func.count(), func.min(jobs.c.run_at))
+                   .where(due_parts(_NOW)[1]).group_by(jobs.c.repo))
+
+
+@functools.lru_cache(maxsize=None)
+def _pick(part: int, without_repo: bool):
+    """The first `count` due jobs of one repository (`repo`), of due_parts(now)[part]."""
+    same_repo = jobs.c.repo.is_(None) if without_repo else jobs.c.repo == _REPO
+    return (select(jobs.c.id).where(due_parts(_NOW)[part], same_repo).order_by(jobs.c.run_at, jobs.c.id)
+            .limit(_COUNT).with_for_update(skip_locked=True))
+
+
 async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo: int) -> list[int]:
     """The ids of up to `limit` due jobs to lease now, fairly per repository, locked on PostgreSQL."""
-    running = dict((await conn.execute(
-        select(jobs.c.repo, func.count())
-        .where(jobs.c.status == RUNNING, jobs.c.lease_until >= now, jobs.c.repo.is_not(None))
-        .group_by(jobs.c.repo))).all())
+    running = dict((await conn.execute(RUNNING_BY_REPO, {"now": now})).all())
     counts: dict[str | None, int] = {}
     oldest: dict[str | None, float] = {}
     # quotas() never takes more than `limit` from a repository, nor more than per_repo once.
     found = (await conn.execute(PENDING_BY_REPO, {"now": now, "enough": max(limit, per_repo)})).all()
-    expired = (await conn.execute(select(jobs.c.repo, func.count(), func.min(jobs.c.run_at))
-                                  .where(due_parts(now)[1]).group_by(jobs.c.repo))).all()
+    expired = (await conn.execute(EXPIRED_BY_REPO, {"now": now})).all()
     for repo, at, count in [*found, *((repo, at, count) for repo, count, at in expired)]:
         if count:
             counts[repo] = counts.get(repo, 0) + count
@@ -103,13 +120,10 @@ async def fair_claim_ids(conn: AsyncConnection, now: float, limit: int, per_repo
     # UNION, and per repository it passes over jobs another replica is claiming to the next ones.
     chosen: list[int] = []
     for repo, n in wanted.items():
-        same_repo = jobs.c.repo.is_(None) if repo is None else jobs.c.repo == repo
-        for part in due_parts(now):
+        for part in range(2):
             if n <= 0:
                 break
-            pick = (select(jobs.c.id).where(part, same_repo).order_by(jobs.c.run_at, jobs.c.id).limit(n)
-                    .with_for_update(skip_locked=True))
-            found = (await conn.execute(pick)).scalars().all()
+            found = (await conn.execute(_pick(part, repo is None), {"now": now, "repo": repo, "count": n})).scalars().all()
             chosen += found
             n -= len(found)
     return chosen

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, MetaData, String, Table,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, text)
 
 metadata = MetaData()
 
@@ -29,10 +29,13 @@ jobs = Table(
     Column("last_error", Text),
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float),
-    # The one index besides the delivery key's: the fair claim walks it per repository, and pruning
-    # and the counts by status read it alone. Every index is written again by each acknowledgement's
-    # commit, so there is no other (migration 0006).
+    # The one index besides the delivery key's that every acknowledgement's commit writes: the fair
+    # claim walks it per repository, and pruning and the counts by status read it alone (migration 0006).
     Index("ix_jobs_status_repo_run_at", "status", "repo", "run_at"),
+    # Only jobs waiting for a retry: /metrics counts them from this index instead of reading every
+    # waiting job, and a new delivery (attempts 0) never writes to it (migration 0007).
+    Index("ix_jobs_retrying", "status", "attempts", sqlite_where=text("status = 'pending' AND attempts > 0"),
+          postgresql_where=text("status = 'pending' AND attempts > 0")),
 )
 
 # Every command and decision: who, what, where, result.

@@ -297,7 +297,28 @@ class TestMaintenance:
         finally:
             conn.close()
         assert all("ix_jobs_status_repo_run_at" in plan for plan in plans.values()), plans
-        assert indexes == {"ix_jobs_status_repo_run_at", "sqlite_autoindex_jobs_1"}
+        assert indexes == {"ix_jobs_status_repo_run_at", "ix_jobs_retrying", "sqlite_autoindex_jobs_1"}
+
+    async def test_retrying_jobs_are_counted_from_their_own_index(self, db):
+        """`retrying` (waiting jobs that failed before) is right on both backends; on SQLite it is read
+        from the partial index that holds them alone, never from the rows of every waiting job."""
+        from bot.queue import RETRYING_SQLITE
+
+        queue = JobQueue(db)
+        for k in ("fresh", "flaky", "broken"):
+            await queue.enqueue(job(k))
+        claimed = {j.delivery_key: j for j in await queue.claim("w", 3)}
+        await queue.fail(claimed["github:flaky"], "w", "HTTP 502")
+        await queue.fail(claimed["github:broken"], "w", "HTTP 502")
+        await queue.complete(claimed["github:fresh"], "w")
+        await queue.enqueue(job("new"))
+        counts = await queue.counts()
+        assert counts[PENDING] == 3 and counts["retrying"] == 2 and counts[DONE] == 1
+        if db.dialect == "sqlite":
+            async with db.connect() as conn:
+                plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + RETRYING_SQLITE.text)).all()
+            assert "COVERING INDEX ix_jobs_retrying" in " ".join(row[3] for row in plan), plan
+        await queue.close()
 
     async def test_migrations_are_safe_to_run_concurrently(self, database_url):
         """Several replicas migrating at once end with one schema and no error."""

@@ -9,7 +9,11 @@ targets, and checks that every delivery shipbot acknowledged with 202 is in its 
 shipbot's worker deferred while deliveries poured in run after the last point; their CPU time is
 counted too, in the "including the jobs" figure.
 
-    .venv/bin/python bench/ingest.py [--seconds 2.5] [--rounds 4] [--concurrency 1,8,64] [--skip-probot] [--json PATH]
+    .venv/bin/python bench/ingest.py [--seconds 2.5] [--rounds 4] [--concurrency 1,8,64] [--skip-probot] [--floors]
+                                     [--json PATH]
+
+--floors adds two receivers that only check the signature (bench/floors.py): the least any aiohttp
+service spends per request, and what the load generator can send at most.
 """
 from __future__ import annotations
 
@@ -223,8 +227,9 @@ async def wait_for_jobs(db: Path, timeout: float = 120) -> bool:
     return False
 
 
-def make_servers(db: Path, *, probot: bool = True) -> list[Server]:
-    """shipbot on SQLite at `db` with all three sources configured, the minimal receiver, and Probot."""
+def make_servers(db: Path, *, probot: bool = True, floors: bool = False) -> list[Server]:
+    """shipbot on SQLite at `db` with all three sources configured, the minimal receiver, Probot, and
+    with `floors` the reference receivers of bench/floors.py."""
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("SHIPBOT_", "GITHUB_", "GITLAB_", "SLACK_"))}
     servers = [
         Server("shipbot", [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "{port}"],
@@ -235,6 +240,11 @@ def make_servers(db: Path, *, probot: bool = True) -> list[Server]:
     if probot:
         servers.append(Server("probot", ["node", str(ROOT / "bench/probot_noop.mjs"), "{port}"],
                               dict(base_env, WEBHOOK_SECRET=SECRET), "/"))
+    if floors:
+        from floors import SOURCES
+
+        servers += [Server(name, [sys.executable, "-c", source, "{port}", SECRET], base_env, "/healthz")
+                    for name, source in SOURCES.items()]
     return servers
 
 
@@ -244,6 +254,7 @@ async def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="turns of each server per concurrency")
     parser.add_argument("--concurrency", default="1,8,64")
     parser.add_argument("--skip-probot", action="store_true")
+    parser.add_argument("--floors", action="store_true", help="add the reference receivers of bench/floors.py")
     parser.add_argument("--event", default="pull_request.opened",
                         help="the delivery to post: pull_request.opened (default) or issue_comment.created")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
@@ -252,7 +263,7 @@ async def main() -> int:
     event, action = args.event.split(".", 1)
     body = example_body(event, action)
     db = Path(tempfile.mkdtemp(prefix="shipbot-bench-")) / "bench.db"
-    servers = make_servers(db, probot=not args.skip_probot)
+    servers = make_servers(db, probot=not args.skip_probot, floors=args.floors)
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     try:
         for server in servers:
@@ -286,6 +297,12 @@ async def main() -> int:
                     statuses[status] = statuses.get(status, 0) + n
             print(f"{name:<18}{c:>5}{middle(runs, 'rps'):>10.0f}{middle(runs, 'p50'):>9.2f}"
                   f"{middle(runs, 'p99'):>9.2f}{middle(runs, 'cpu_us'):>11.0f}{str(statuses):>22}")
+    if args.floors:
+        from floors import probot_budget
+
+        print("\nfloors (bench/floors.py):")
+        for c in concurrencies:
+            print("\n".join(probot_budget(results, c)))
     print(f"\n{'server':<18}{'idle RSS MiB':>14}{'peak RSS MiB':>14}")
     for server in servers:
         print(f"{server.name:<18}{idle[server.name] / 2**20:>14.1f}{server.peak_rss / 2**20:>14.1f}")

@@ -5,7 +5,7 @@
     .venv/bin/python bench/report.py --parts ingest,changelog
     .venv/bin/python bench/report.py --render docs/benchmarks/figures.json   # re-render, measure nothing
 
-Parts: ingestion (bench/ingest.py's servers: shipbot, the minimal gidgethub receiver, Probot),
+Parts: ingestion (bench/ingest.py's servers: shipbot, the minimal gidgethub receiver, Probot, the floors),
 changelog/next-version (bench/changelog.py's rows with git-cliff and commitizen beside them),
 replica scaling (bench/replicas.py, needs PostgreSQL on 127.0.0.1:5432). Memory comes from all three.
 The figures are saved as JSON next to the report, so the tables can be re-rendered without measuring.
@@ -64,7 +64,7 @@ async def ingest_part(seconds: float, repeats: int, concurrency: list[int]) -> d
     os.sched_setaffinity(0, ingest.LOAD_CPU)
     with tempfile.TemporaryDirectory(prefix="shipbot-bench-") as scratch:
         db = Path(scratch) / "bench.db"
-        servers = ingest.make_servers(db)
+        servers = ingest.make_servers(db, floors=True)
         try:
             for server in servers:
                 server.start()

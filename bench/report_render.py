@@ -19,6 +19,7 @@ MAX_VS_FLOOR = {"changelog": 2.0, "next-version": 1.5}
 SAME_JOB = {"next-version": ["next-version", "git-cliff --bumped-version", "cz bump --get-next"],
             "changelog": ["changelog", "git-cliff changelog", "cz changelog --dry-run"]}
 FLOOR = "git log (floor)"
+FLOORS = {"aiohttp-hmac", "bare-asyncio"}  # bench/floors.py's reference receivers
 
 
 def median(values: list[float]) -> float:
@@ -132,6 +133,28 @@ def ingest_section(ingest: dict, plot: str | None) -> list[str]:
                          f"| {ratio(point['p99'], base['p99']):.2f}× | {spread(point['rps']):.0%} |")
     if plot:
         lines += ["", f"![throughput and p99 latency against concurrency]({plot})"]
+    if FLOORS <= set(servers):
+        lines += ["", *floors_section(servers, ingest["concurrency"])]
+    return lines
+
+
+def floors_section(servers: dict, concurrency: list[int]) -> list[str]:
+    """What the reference receivers say about the Probot target (bench/floors.py)."""
+    lines = ["aiohttp-hmac is an aiohttp application that only checks the signature: every aiohttp service "
+             "spends at least its CPU time per request. bare-asyncio reads HTTP by hand and costs the server so "
+             "little that its req/s is what the load generator can send.", ""]
+    for c in concurrency:
+        points = {name: server["points"][str(c)] for name, server in servers.items()}
+        line = f"- concurrency {c}:"
+        if "probot" in points:
+            budget = median(points["probot"]["cpu_us"]) / MIN_RPS_VS_PROBOT
+            line += (f" {MIN_RPS_VS_PROBOT}× Probot's req/s on one core leaves {budget:,.0f} µs of CPU per request "
+                     f"for everything; aiohttp-hmac alone spends {median(points['aiohttp-hmac']['cpu_us']):,.0f}, "
+                     f"shipbot {median(points['shipbot']['cpu_us']):,.0f}.")
+        ceiling = points["bare-asyncio"]
+        busy = median([cpu * rps / 1e6 for cpu, rps in zip(ceiling["cpu_us"], ceiling["rps"])])
+        line += f" The load generator sent bare-asyncio {median(ceiling['rps']):,.0f} req/s, keeping it busy {busy:.0%}."
+        lines.append(line)
     return lines
 
 
@@ -200,8 +223,10 @@ def render_markdown(figures: dict, plot: str | None = None) -> str:
         ingest = figures["ingest"]
         out += ["## Webhook ingestion", "",
                 "Signed `pull_request.opened` deliveries posted over loopback to shipbot (SQLite, every delivery "
-                "stored before 202), a minimal gidgethub receiver and Probot with a no-op handler. The three run "
-                "at once and take turns of "
+                "stored before 202), a minimal gidgethub receiver and Probot with a no-op handler"
+                + (", and two reference receivers that only check the signature (`bench/floors.py`)"
+                   if FLOORS <= set(ingest["servers"]) else "")
+                + ". They run at once and take turns of "
                 f"{ingest['seconds']:g} s per concurrency, the others paused meanwhile (SIGSTOP), round after round: "
                 "a neighbour's load then falls on all of them alike. The servers run on CPU 0, the load generator "
                 "on CPU 1; CPU µs/request is the server's CPU time divided by the requests it answered.", "",

@@ -98,6 +98,32 @@ class TestReport:
         assert not (tmp_path / "benchmarks" / "ingest.png").exists()
 
 
+def test_floors_show_what_the_probot_target_leaves_per_request(figures, tmp_path):
+    """With bench/floors.py's receivers measured, the section says how much CPU per request 1.2× Probot
+    allows (Probot's CPU/request / 1.2) beside what the aiohttp floor spends; without them it says nothing."""
+    servers = figures["ingest"]["servers"]
+    servers["aiohttp-hmac"] = {"idle_rss": [30 * MIB] * 3, "peak_rss": [33 * MIB] * 3,
+                               "points": {str(c): point([1500.0] * 3, [5.0] * 3) for c in (1, 8, 64)}}
+    servers["bare-asyncio"] = {"idle_rss": [20 * MIB] * 3, "peak_rss": [21 * MIB] * 3,
+                               "points": {str(c): point([3000.0] * 3, [4.0] * 3) for c in (1, 8, 64)}}
+    for c in (1, 8, 64):
+        servers["bare-asyncio"]["points"][str(c)]["cpu_us"] = [100.0] * 3  # busy 30% at 3,000 req/s
+    out = tmp_path / "benchmarks.md"
+    report.write(figures, out)
+    text = out.read_text()
+    # Probot at concurrency 8: 0.5 × 800 = 400 req/s, 2,500 µs each; 2,500 / 1.2 = 2,083.
+    assert ("- concurrency 8: 1.2× Probot's req/s on one core leaves 2,083 µs of CPU per request for everything; "
+            "aiohttp-hmac alone spends 667, shipbot 1,389. The load generator sent bare-asyncio 3,000 req/s, "
+            "keeping it busy 30%.") in text
+    assert "two reference receivers that only check the signature" in text
+    assert "| aiohttp-hmac | 8 | 1,500 (1,500–1,500) |" in text
+    assert "11 of 12 targets met." in text  # the floors add no target
+
+    del servers["aiohttp-hmac"], servers["bare-asyncio"]
+    report.write(figures, out)
+    assert "aiohttp-hmac" not in out.read_text()
+
+
 def test_ratios_pair_the_rounds():
     from bench import report_render
 
